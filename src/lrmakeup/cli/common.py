@@ -1,0 +1,39 @@
+"""Helpers shared by the CLI commands: option groups and model loading."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..api import MakeupTransfer
+from ..errors import InputError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", help="lrmakeup checkpoint (.safetensors); default: untrained paper-size model")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
+
+
+def load_model(args: argparse.Namespace) -> MakeupTransfer:
+    if args.checkpoint:
+        return MakeupTransfer.from_checkpoint(args.checkpoint, device=args.device)
+    print("lrmakeup: note: no --checkpoint given: using a randomly initialised (UNTRAINED) paper-size model; "
+          "the result shows the pipeline, not real makeup", file=sys.stderr)
+    return MakeupTransfer.untrained(device=args.device)
+
+
+def check_output_path(path: str | Path, overwrite: bool = True) -> Path:
+    """Fail early (before any work) on an output path that cannot be written."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise InputError(f"output '{path}' must end in one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+    if not path.parent.is_dir():
+        raise InputError(f"output folder does not exist: {path.parent}")
+    if path.is_dir():
+        raise InputError(f"output '{path}' is a folder")
+    if path.exists() and not overwrite:
+        raise InputError(f"output '{path}' exists (use --overwrite)")
+    return path

@@ -1,0 +1,24 @@
+"""``lrmakeup import-psgan``: convert PSGAN's published generator into an lrmakeup checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..api import import_psgan
+from ..errors import InputError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import-psgan", help="convert PSGAN's G.pth into an lrmakeup checkpoint")
+    p.add_argument("psgan", help="PSGAN generator checkpoint (G.pth)")
+    p.add_argument("--output", required=True, help="lrmakeup checkpoint to write (.safetensors)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not Path(args.output).name.endswith(".safetensors"):
+        raise InputError(f"output '{args.output}' must end in .safetensors")
+    n = import_psgan(args.psgan, args.output)
+    print(f"imported {n} PSGAN tensors into {args.output} (super-resolution modules are randomly initialised)")
+    return 0

@@ -1,0 +1,26 @@
+"""License-clear faces that ship with lrmakeup's dependencies (no download, no research-only photos)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+BUILTIN_FACES = ("astronaut", "grace_hopper")
+
+
+def builtin_face(name: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: ``astronaut`` (scikit-image, public domain) or ``grace_hopper`` (matplotlib)."""
+    if name == "astronaut":
+        from skimage import data
+
+        return np.ascontiguousarray(data.astronaut())
+    if name == "grace_hopper":
+        import matplotlib
+
+        from ..face.io import read_image
+
+        return read_image(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")
+    raise InputError(f"unknown built-in face '{name}' (choose from {', '.join(BUILTIN_FACES)})")

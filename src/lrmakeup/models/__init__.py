@@ -1,0 +1,16 @@
+"""The networks of the method (METHOD §1) and the tensors they consume."""
+
+from .discriminator import PatchDiscriminator
+from .generator import LRMakeupGenerator, MakeupOutput, Reference, SROutput, count_parameters
+from .inputs import REGIONS, FaceBatch
+
+__all__ = [
+    "REGIONS",
+    "FaceBatch",
+    "LRMakeupGenerator",
+    "MakeupOutput",
+    "PatchDiscriminator",
+    "Reference",
+    "SROutput",
+    "count_parameters",
+]

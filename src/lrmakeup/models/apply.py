@@ -1,0 +1,49 @@
+"""Makeup apply module (PSGAN's MANet, METHOD §1.3): source image modulated by the warped makeup matrices."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..config import MakeupConfig
+from .blocks import ConvNormAct, UpConvNormAct, res_blocks
+
+
+def modulate(v_x: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
+    """Eq. (6): V'_x = Γ' ⊙ V_x + B' with Γ' = 1 + γ' broadcast over the C channels (PSGAN's form).
+
+    v_x (B, C, H, W); gamma, beta (B, 1, H, W). With γ' = β' = 0 the feature passes unchanged, so a source
+    pixel outside every makeup region keeps its own appearance.
+    """
+    return v_x * (1.0 + gamma) + beta
+
+
+class MakeupApply(nn.Module):
+    """Encoder-bottleneck-decoder on the source ``x`` (non-affine InstanceNorm, as PSGAN's ``tnet``).
+
+    ``encode`` runs the stem, the down-sampling and the bottleneck blocks before the modulation
+    (V_x, (B, 4C, 64, 64), also the source's visual feature for the attention); ``decode`` runs the
+    modulation block (its output is the makeup information ``m`` fed to super-resolution), the remaining
+    blocks, the up-sampling and the output layer, giving x̃_LR (B, 3, 256, 256) in [-1, 1].
+    """
+
+    def __init__(self, cfg: MakeupConfig):
+        super().__init__()
+        c = cfg.channels
+        self.stem = ConvNormAct(3, c, 7, affine=False)
+        self.down = nn.Sequential(ConvNormAct(c, 2 * c, 4, 2, affine=False), ConvNormAct(2 * c, 4 * c, 4, 2, affine=False))
+        self.blocks_before = res_blocks(4 * c, cfg.modulate_at, affine=False)
+        self.blocks_after = res_blocks(4 * c, cfg.apply_blocks - cfg.modulate_at, affine=False)
+        self.up = nn.Sequential(UpConvNormAct(4 * c, 2 * c), UpConvNormAct(2 * c, c))
+        self.out = nn.Conv2d(c, 3, 7, 1, 3, bias=False)
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.blocks_before(self.down(self.stem(x)))
+
+    def decode(self, v_mod: Tensor) -> tuple[Tensor, Tensor]:
+        """v_mod (B, 4C, 64, 64), the modulated feature -> (x̃_LR (B, 3, 256, 256), m (B, 4C, 64, 64))."""
+        m = self.blocks_after[0](v_mod)
+        h = m
+        for block in self.blocks_after[1:]:
+            h = block(h)
+        return torch.tanh(self.out(self.up(h))), m

@@ -1,0 +1,102 @@
+"""The composed generator: G_M (distill + morph + apply) followed by G_S (prior estimation + SR), METHOD §1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..config import ModelConfig
+from ..errors import ConfigError
+from .apply import MakeupApply, modulate
+from .distill import MakeupDistill
+from .inputs import FaceBatch
+from .morph import attention_features, morph
+from .prior import PriorEstimation
+from .sr import SuperResolution
+
+
+@dataclass
+class Reference:
+    """One makeup reference and how much of it to use per region.
+
+    region_scale: (B, 3) factors for (lips, skin, eyes) in [0, 1]; None means 1 everywhere. Several references
+    whose scales add up per region give partial transfer (one-hot scales) or interpolation (t, 1 - t).
+    """
+
+    face: FaceBatch
+    region_scale: Tensor | None = None
+
+
+@dataclass
+class MakeupOutput:
+    """What G_M produces. Shapes for the paper config."""
+
+    image: Tensor  # x̃_LR (B, 3, 256, 256) in [-1, 1]: the transfer, with only 64x64 worth of detail
+    m: Tensor  # (B, 256, 64, 64) makeup information for SR (un-modulated when makeup_prior is off)
+    gamma: Tensor  # γ' (B, 1, 64, 64) warped makeup matrix
+    beta: Tensor  # β' (B, 1, 64, 64)
+
+
+@dataclass
+class SROutput:
+    """What G_S produces."""
+
+    image: Tensor  # x̃_SR (B, 3, 256, 256)
+    heatmaps: Tensor  # (B, 68, 64, 64) landmark heatmaps
+    parsing: Tensor  # (B, 14, 64, 64) parsing logits (MT labels)
+
+
+class LRMakeupGenerator(nn.Module):
+    """x_LR, y_LR (bicubic up-sampled to 256) -> x̃_SR: the source wearing the reference's makeup at 256x256."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        mk = cfg.makeup
+        if not 0 < mk.modulate_at < mk.apply_blocks:
+            raise ConfigError("model.makeup.modulate_at must lie strictly between 0 and model.makeup.apply_blocks")
+        self.cfg = cfg
+        self.distill = MakeupDistill(mk)
+        self.apply_net = MakeupApply(mk)
+        self.prior = PriorEstimation(cfg.prior)
+        self.sr = SuperResolution(cfg.sr, cfg.prior.channels, 4 * mk.channels)
+
+    def warped_matrices(self, src: FaceBatch, v_x: Tensor, refs: Sequence[Reference]) -> tuple[Tensor, Tensor]:
+        """Eq. (1)-(5) for every reference, summed: (γ', β'), each (B, 1, 64, 64)."""
+        mk = self.cfg.makeup
+        src_feat = attention_features(v_x, src.pos, mk.visual_weight)
+        total = v_x.new_zeros(v_x.shape[0], 2, *v_x.shape[2:])
+        for ref in refs:
+            v_y, gamma, beta = self.distill(ref.face.image)
+            ref_feat = attention_features(v_y, ref.face.pos, mk.visual_weight)
+            total = total + morph(
+                src_feat, ref_feat, src.masks, ref.face.masks, torch.cat([gamma, beta], 1),
+                mk.temperature, ref.region_scale, mk.detach_attention, mk.attention_chunk,
+            )
+        return total[:, :1], total[:, 1:]
+
+    def makeup(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference]) -> MakeupOutput:
+        """G_M(x, y): the low-detail transfer x̃_LR and the makeup information m."""
+        if isinstance(refs, FaceBatch):
+            refs = [Reference(refs)]
+        v_x = self.apply_net.encode(src.image)
+        gamma, beta = self.warped_matrices(src, v_x, refs)
+        image, m = self.apply_net.decode(modulate(v_x, gamma, beta))
+        if not self.cfg.sr.makeup_prior:  # ablation: the un-modulated 4th-bottleneck feature instead of m
+            m = self.apply_net.blocks_after[0](v_x)
+        return MakeupOutput(image, m, gamma, beta)
+
+    def super_resolve(self, x_lr: Tensor, m: Tensor) -> SROutput:
+        """G_S(x̃_LR, m): estimate the priors, then super-resolve with [p, m]."""
+        p, heatmaps, parsing = self.prior(x_lr)
+        return SROutput(self.sr(x_lr, p, m), heatmaps, parsing)
+
+    def forward(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference]) -> tuple[MakeupOutput, SROutput]:
+        mk = self.makeup(src, refs)
+        return mk, self.super_resolve(mk.image, mk.m)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
