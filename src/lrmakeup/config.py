@@ -114,6 +114,13 @@ class TrainConfig:
     log_every: int = 50
     image_every: int = 500
     init_psgan: str = ""  # path of a PSGAN G.pth (or imported checkpoint) for the makeup modules
+    # added with the trainer (training/):
+    lr_d: float = 0.0  # learning rate of the discriminators; 0: same as lr
+    adam_beta1: float = 0.5  # optimizer=adam only (PSGAN's 0.5, 0.999)
+    adam_beta2: float = 0.999
+    scheduler: str = "none"  # "none" (the paper: constant lr) or "linear" (decay to 0 from decay_start)
+    decay_start: float = 0.5  # linear scheduler: fraction of the run after which lr decays linearly to 0
+    ddp_find_unused: bool = False  # DDP find_unused_parameters (forced on when loss.lambda_p = 0)
 
 
 @dataclass

@@ -5,6 +5,7 @@ import pytest
 import torch
 from skimage import data
 
+from lrmakeup.errors import InputError
 from lrmakeup.evaluation.imresize import imresize
 from lrmakeup.evaluation.niqe import fit_aggd, gaussian_window, load_pristine_model, niqe, rgb_to_y
 
@@ -39,7 +40,7 @@ def test_a_blurred_image_scores_worse_than_the_original(astronaut):
 
 
 def test_niqe_refuses_an_image_smaller_than_one_block():
-    with pytest.raises(ValueError, match="96x96"):
+    with pytest.raises(InputError, match="96x96"):
         niqe(np.zeros((64, 64, 3), np.uint8))
 
 
@@ -99,3 +100,8 @@ def test_imresize_keeps_constants_and_handles_channels():
     assert out.shape == (5, 7, 3)
     np.testing.assert_allclose(out, 0.25, atol=1e-12)
     assert imresize(img, size=(20, 7)).shape == (20, 7, 3)
+
+
+def test_edge_cases_are_defined_one_block_is_finite_and_a_flat_image_is_nan(astronaut):
+    assert np.isfinite(niqe(astronaut[:150, :150]))  # a single 96x96 block: zero feature covariance
+    assert np.isnan(niqe(np.full((96, 96, 3), 128, np.uint8)))  # no texture: NIQE is undefined

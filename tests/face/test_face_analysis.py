@@ -9,6 +9,7 @@ from lrmakeup.errors import InputError, NoFaceError
 from lrmakeup.face.analysis import FaceAnalysis
 from lrmakeup.face.crop import fallback_face_box
 from lrmakeup.face.parsing import MT
+from lrmakeup.face.regions import region_masks
 from lrmakeup.models.inputs import REGIONS
 
 LIPS, SKIN, EYES = (REGIONS.index(name) for name in ("lips", "skin", "eyes"))
@@ -55,8 +56,14 @@ def test_masks_cover_lips_eyes_and_skin(analysis64):
         """The 64x64 mask at the feature pixel nearest to 256-grid point (x, y) (pixel i <-> grid 4 i)."""
         return float(mask[int(round(xy[1] / 4)), int(round(xy[0] / 4))])
 
-    for upper, lower in ((51, 62), (57, 66)):  # the middle of the upper and the lower lip
-        assert at(a.masks[LIPS], (lms[upper] + lms[lower]) / 2) == 1
+    full = region_masks(a.parsing, lms, feature_size=256)  # the same masks before the 64x64 sampling
+    for upper, lower in ((51, 62), (57, 66), (49, 61), (55, 65)):  # points inside the upper and lower lip
+        x, y = np.rint((lms[upper] + lms[lower]) / 2).astype(int)
+        assert full[LIPS, y, x] == 1 and full[SKIN, y, x] == 0
+    rows, cols = np.nonzero(a.masks[LIPS])
+    assert len(rows) > 0
+    assert lms[48:60, 0].min() - 4 <= cols.min() * 4 and cols.max() * 4 <= lms[48:60, 0].max() + 4
+    assert lms[48:60, 1].min() - 4 <= rows.min() * 4 and rows.max() * 4 <= lms[48:60, 1].max() + 4
     for eye in (slice(36, 42), slice(42, 48)):
         below = lms[eye].mean(0) + [0, 12]  # just below the eye: lower eyelid / eye shadow
         assert at(a.masks[EYES], below) == 1 and at(a.masks[SKIN], below) == 0

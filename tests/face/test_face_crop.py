@@ -20,7 +20,7 @@ def test_expands_up_and_down_then_squares_around_the_centre():
 
 def test_square_is_shifted_inside_the_photo():
     box = psgan_crop_box((5, 10, 105, 110), (1000, 800))  # expansion pokes out above and left
-    assert box[0] == 0 and box[1] == 0 and box[2] - box[0] == box[3] - box[1] == round(100 * (1 + UP_RATIO + DOWN_RATIO))
+    assert box[:2] == (0, 0) and box[2] == box[3] == round(100 * (1 + UP_RATIO + DOWN_RATIO))
     box = psgan_crop_box((690, 880, 790, 980), (1000, 800))  # out at the bottom right
     assert box[2] == 800 and box[3] == 1000
 

@@ -7,6 +7,8 @@ import struct
 import zlib
 
 import numpy as np
+from pathlib import Path
+
 import pytest
 from PIL import Image, ImageFile
 
@@ -27,7 +29,9 @@ def _save(tmp_path, name: str, image: Image.Image, **options) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("name, lossless", [("a.png", True), ("a.bmp", True), ("a.tiff", True), ("a.jpg", False), ("a.webp", False)])
+@pytest.mark.parametrize(
+    "name, lossless", [("a.png", True), ("a.bmp", True), ("a.tiff", True), ("a.jpg", False), ("a.webp", False)]
+)
 def test_reads_each_format_as_rgb(tmp_path, rgb, name, lossless):
     out = read_image(_save(tmp_path, name, Image.fromarray(rgb)))
     assert out.dtype == np.uint8 and out.shape == rgb.shape
@@ -167,7 +171,7 @@ def test_failed_write_leaves_existing_file_untouched(tmp_path, rgb, monkeypatch)
     target.write_bytes(b"original bytes")
 
     def failing_save(self, fp, *args, **kwargs):
-        fp.write(b"half an image")
+        Path(fp).write_bytes(b"half an image")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", failing_save)

@@ -29,7 +29,7 @@ from scipy.spatial import Delaunay
 from ..errors import InputError
 from ..face.analysis import FaceAnalysis
 from ..face.parsing import MT
-from ..face.regions import region_masks
+from ..face.regions import EYE_LANDMARKS, region_masks
 from ..models.inputs import REGIONS, FaceBatch, to_uint8_image
 
 REFERENCE_SIZE = 256  # pixel sizes below (feathering, blur, eye margin) are given at this image size
@@ -194,7 +194,8 @@ class ClassicTeacher:
     spec = "classic"
 
     def __init__(self, eye_margin: int = 16, lip_feather: float = 2.0, eye_sigma: float = 5.0,
-                 eye_feather: float = 4.0, skin_feather: float = 5.0, eye_strength: float = 1.0,
+                 eye_feather: float = 3.0, skin_feather: float = 3.0, eye_strength: float = 1.0,
+                 skin_strength: float = 0.8, eye_plateau: float = 0.4,
                  lip_std_range: tuple[float, float] = (0.6, 1.5), skin_std_range: tuple[float, float] = (0.7, 1.3)):
         self.eye_margin = eye_margin
         self.lip_feather = lip_feather
@@ -202,6 +203,8 @@ class ClassicTeacher:
         self.eye_feather = eye_feather
         self.skin_feather = skin_feather
         self.eye_strength = eye_strength
+        self.skin_strength = skin_strength
+        self.eye_plateau = eye_plateau
         self.lip_std_range = lip_std_range
         self.skin_std_range = skin_std_range
 
@@ -215,14 +218,26 @@ class ClassicTeacher:
         out["body"] = body | out["eyes"]
         return out
 
-    def warp_reference(self, x: FaceAnalysis, y: FaceAnalysis, image: np.ndarray, interpolation: int) -> np.ndarray:
-        """``image`` in y's geometry (S, S[, C]) -> in x's geometry, by the landmark-guided piecewise-affine warp."""
+    def eye_halo(self, face: FaceAnalysis) -> np.ndarray:
+        """(S, S) float32 weight of the eye shadow: 1 near each eye's outline, 0 at ``eye_margin`` from it.
+
+        It follows the almond shape of the eyes, so the shadow has no rectangle edges (the eye-shadow *region*
+        of METHOD §5 is a box); it is 1 up to ``eye_plateau`` of the margin and then falls off smoothly.
+        """
+        size = face.parsing.shape[0]
+        reach = max(1.0, self.eye_margin * size / REFERENCE_SIZE)
+        outside = np.full((size, size), 255, np.uint8)
+        for eye in EYE_LANDMARKS:
+            cv2.fillPoly(outside, [np.round(face.landmarks[eye] * 16).astype(np.int32)], 0, cv2.LINE_8, 4)
+        dist = cv2.distanceTransform(outside, cv2.DIST_L2, 5)  # distance to the nearest eye pixel
+        t = np.clip((reach - dist) / ((1.0 - self.eye_plateau) * reach), 0.0, 1.0)
+        return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep
+
+    def warp_maps(self, x: FaceAnalysis, y: FaceAnalysis) -> tuple[np.ndarray, np.ndarray]:
+        """``cv2.remap`` maps bringing y's geometry onto x's (piecewise-affine over the landmarks + border)."""
         size = x.image_up.shape[0]
         border = border_points(size)
-        map_x, map_y = piecewise_affine_maps(
-            np.concatenate([x.landmarks, border]), np.concatenate([y.landmarks, border]), size
-        )
-        return cv2.remap(image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
+        return piecewise_affine_maps(np.concatenate([x.landmarks, border]), np.concatenate([y.landmarks, border]), size)
 
     def __call__(self, x: FaceAnalysis, y: FaceAnalysis) -> np.ndarray:
         size = x.image_up.shape[0]
@@ -239,19 +254,23 @@ class ClassicTeacher:
         if toned is None:
             toned = src_lab
         else:
-            w = feather(rx["body"] & ~rx["lips"], self.skin_feather * k)
+            toned = src_lab + self.skin_strength * (toned - src_lab)
+            # feathered inwards: the tone change must not spill onto hair or background around the face
+            w = feather(rx["body"] & ~rx["lips"], self.skin_feather * k, erode=max(1, round(self.skin_feather * k)))
             out = out + w[..., None] * (toned - out)
             reach = np.maximum(reach, w)
 
         # 3. eye shadow: low-frequency swap with the warped reference, on top of the toned skin
-        warped = self.warp_reference(x, y, ref_lab, cv2.INTER_LINEAR)
-        warped_eyes = self.warp_reference(x, y, ry["eyes"].astype(np.uint8), cv2.INTER_NEAREST) > 0
+        map_x, map_y = self.warp_maps(x, y)
+        warped = cv2.remap(ref_lab, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped_eyes = cv2.remap(ry["eyes"].astype(np.uint8), map_x, map_y, cv2.INTER_NEAREST) > 0
         valid = rx["eyes"] & warped_eyes
         if valid.sum() >= 8:
             ref_low, weight = masked_blur(warped, valid, self.eye_sigma * k)
             src_low, _ = masked_blur(toned, valid, self.eye_sigma * k)
             shadow = toned + self.eye_strength * (ref_low - src_low)
-            w = feather(rx["eyes"], self.eye_feather * k, erode=max(1, round(self.eye_feather * k)))
+            w = feather(rx["eyes"], self.eye_feather * k, erode=max(1, round(0.5 * self.eye_feather * k)))
+            w = w * self.eye_halo(x)
             w = w * np.clip(weight / max(weight.max(), 1e-6) * 4.0, 0.0, 1.0)  # fade where no reference data
             out = out + w[..., None] * (shadow - out)
             reach = np.maximum(reach, w)

@@ -123,15 +123,6 @@ def to_tensor(image: np.ndarray | Tensor) -> Tensor:
     return t.clamp(0, 1).unsqueeze(0).contiguous()
 
 
-def to_uint8(image: np.ndarray | Tensor) -> np.ndarray:
-    """Any accepted image -> ``(H, W, 3)`` uint8 RGB (floats are rounded from ``x * 255``)."""
-    if isinstance(image, np.ndarray) and image.dtype == np.uint8:
-        to_tensor(image)  # validates the shape
-        return image
-    t = to_tensor(image)[0]
-    return (t * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
-
-
 def _to_float_hwc(image: np.ndarray | Tensor) -> np.ndarray:
     return to_tensor(image)[0].permute(1, 2, 0).numpy()
 
@@ -163,25 +154,39 @@ def region_mask(mask: np.ndarray | Tensor, shape: tuple[int, int]) -> np.ndarray
 
 def psnr(pred: np.ndarray | Tensor, target: np.ndarray | Tensor) -> float:
     """PSNR in dB over RGB, data range 1: ``10 log10(1 / MSE)``; ``inf`` for identical images."""
-    p, t = to_tensor(pred), to_tensor(target)
-    _same_size(p, t)
-    return float(peak_signal_noise_ratio(p, t, data_range=1.0))
+    return _psnr(*_pair(pred, target))
 
 
 def ssim(pred: np.ndarray | Tensor, target: np.ndarray | Tensor) -> float:
     """SSIM (torchmetrics defaults, data range 1), averaged over the RGB channels; 1 for identical images."""
-    p, t = to_tensor(pred), to_tensor(target)
-    _same_size(p, t)
-    return float(structural_similarity_index_measure(p, t, data_range=1.0))
+    return _ssim(*_pair(pred, target))
 
 
 def ms_ssim(pred: np.ndarray | Tensor, target: np.ndarray | Tensor) -> float:
     """5-scale MS-SSIM (torchmetrics defaults, data range 1); needs sides of at least ``MS_SSIM_MIN_SIZE``."""
-    p, t = to_tensor(pred), to_tensor(target)
-    _same_size(p, t)
+    p, t = _pair(pred, target)
     if min(p.shape[-2:]) < MS_SSIM_MIN_SIZE:
         raise InputError(f"MS-SSIM needs images of at least {MS_SSIM_MIN_SIZE} px a side, got {tuple(p.shape[-2:])}")
-    return float(multiscale_structural_similarity_index_measure(p, t, data_range=1.0))
+    return _ms_ssim(p, t)
+
+
+def _pair(pred: np.ndarray | Tensor, target: np.ndarray | Tensor) -> tuple[Tensor, Tensor]:
+    p, t = to_tensor(pred), to_tensor(target)
+    _same_size(p, t)
+    return p, t
+
+
+# the SSIM family runs in float32: float64 convolutions are ~4x slower on CPU for no visible gain
+def _psnr(p: Tensor, t: Tensor) -> float:
+    return float(peak_signal_noise_ratio(p, t, data_range=1.0))
+
+
+def _ssim(p: Tensor, t: Tensor) -> float:
+    return float(structural_similarity_index_measure(p.float(), t.float(), data_range=1.0))
+
+
+def _ms_ssim(p: Tensor, t: Tensor) -> float:
+    return float(multiscale_structural_similarity_index_measure(p.float(), t.float(), data_range=1.0))
 
 
 def ciede2000_map(pred: np.ndarray | Tensor, target: np.ndarray | Tensor) -> np.ndarray:
@@ -266,8 +271,14 @@ def build_lpips(net: str = "alex", device: str | torch.device = "cpu") -> tuple[
     return metric.to(device), None
 
 
-def build_fid(device: str | torch.device = "cpu") -> tuple[torch.nn.Module | None, str | None]:
-    """torchmetrics' FID on 2048-d Inception features, or ``(None, reason)`` when it cannot run here."""
+def build_fid(
+    device: str | torch.device = "cpu", features: int = 2048
+) -> tuple[torch.nn.Module | None, str | None]:
+    """torchmetrics' FID, or ``(None, reason)`` when it cannot run here.
+
+    ``features``: 2048 (the standard pool3 features, what FID means) or 64/192/768 (earlier Inception
+    blocks; only for quick checks, the numbers are not comparable with published FIDs).
+    """
     if importlib.util.find_spec("torch_fidelity") is None:
         return None, "FID needs the torch-fidelity package (pip install torch-fidelity)"
     path = fid_weights_file()
@@ -276,7 +287,7 @@ def build_fid(device: str | torch.device = "cpu") -> tuple[torch.nn.Module | Non
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     try:
-        metric = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path), antialias=False)
+        metric = FrechetInceptionDistance(feature=features, feature_extractor_weights_path=str(path), antialias=False)
     except Exception as exc:
         return None, f"FID Inception weights {path} could not be loaded: {exc}"
     return metric.to(device), None
@@ -315,6 +326,10 @@ class MetricSuite:
     ``regions`` and ``source``. LPIPS and FID are built once here; when they cannot be (weights or
     package missing), their columns are ``MetricValue(None, reason)`` — see :attr:`unavailable`.
     Pass ``lpips_net=None``/``fid=False``/``niqe=False`` to skip a metric (its column then says so).
+    ``lpips_net``: 'alex' (the LPIPS default) or 'vgg'. ``fid_features``: see :func:`build_fid`.
+
+    A column skips the pairs it cannot score (an empty region, an image too small for MS-SSIM or NIQE);
+    each :class:`MetricValue` carries ``count``, the number of pairs that went into its mean.
     """
 
     def __init__(
@@ -324,6 +339,7 @@ class MetricSuite:
         niqe: bool = True,
         niqe_crop_border: int = 0,
         device: str | torch.device = "cpu",
+        fid_features: int = 2048,
     ) -> None:
         self.device = torch.device(device)
         self.niqe_enabled = niqe
@@ -339,7 +355,7 @@ class MetricSuite:
         if not fid:
             self.unavailable["fid"] = "not requested"
         else:
-            self._fid, reason = build_fid(self.device)
+            self._fid, reason = build_fid(self.device, fid_features)
             if reason:
                 self.unavailable["fid"] = reason
         if not niqe:
@@ -364,8 +380,7 @@ class MetricSuite:
         regions: Mapping[str, np.ndarray | Tensor] | None = None,
     ) -> None:
         """Add one pair (one image each; the mean over pairs is what :meth:`compute` reports)."""
-        p, t = to_tensor(pred), to_tensor(target)
-        _same_size(p, t)
+        p, t = _pair(pred, target)
         size = tuple(p.shape[-2:])
         masks = {}  # validated before any state changes, so a bad call leaves the suite as it was
         if regions:
@@ -378,10 +393,10 @@ class MetricSuite:
             _same_size(p, s, "prediction and source")
 
         m = self._means
-        m["psnr"].add(float(peak_signal_noise_ratio(p, t, data_range=1.0)))
-        m["ssim"].add(float(structural_similarity_index_measure(p, t, data_range=1.0)))
+        m["psnr"].add(_psnr(p, t))
+        m["ssim"].add(_ssim(p, t))
         if min(size) >= MS_SSIM_MIN_SIZE:
-            m["ms_ssim"].add(float(multiscale_structural_similarity_index_measure(p, t, data_range=1.0)))
+            m["ms_ssim"].add(_ms_ssim(p, t))
         else:
             self._small["ms_ssim"] = f"images of {size[0]}x{size[1]} are below the {MS_SSIM_MIN_SIZE} px MS-SSIM needs"
         if self.niqe_enabled:

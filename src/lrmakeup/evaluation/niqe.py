@@ -32,6 +32,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.special import gamma as gamma_fn
 
+from lrmakeup.errors import InputError
 from lrmakeup.evaluation.imresize import imresize
 
 BLOCK_SIZE = 96  # the block size the pristine model was fitted with
@@ -75,7 +76,7 @@ def rgb_to_y(image: np.ndarray) -> np.ndarray:
     """
     rgb = _unit_range(image)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        raise InputError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
     return 16.0 + rgb @ np.array([65.481, 128.553, 24.966])
 
 
@@ -152,13 +153,14 @@ def niqe_luma(
 ) -> float:
     """NIQE of a luma image ``y`` ``(H, W)`` already in the 8-bit scale [0, 255] (and rounded if desired).
 
-    ``dtype``: precision of the MSCN maps, see :func:`mscn`.
+    ``dtype``: precision of the MSCN maps, see :func:`mscn`. Returns ``nan`` for an image without
+    texture (every block flat), where the feature fits are undefined.
     """
     model = model or load_pristine_model()
     y = np.asarray(y, dtype=np.float64)
     rows, cols = y.shape[0] // block_size, y.shape[1] // block_size
     if rows == 0 or cols == 0:
-        raise ValueError(f"NIQE needs at least one {block_size}x{block_size} block, got an image of {y.shape}")
+        raise InputError(f"NIQE needs at least one {block_size}x{block_size} block, got an image of {y.shape}")
     img = y[: rows * block_size, : cols * block_size]
 
     per_scale = []
@@ -168,9 +170,12 @@ def niqe_luma(
             img = imresize(img / 255.0, scale=0.5, antialias=True) * 255.0
     feats = np.concatenate(per_scale, axis=1)  # (num_blocks, 36)
 
-    mu = np.nanmean(feats, axis=0)
     complete = feats[~np.isnan(feats).any(axis=1)]
-    cov = np.cov(complete, rowvar=False)
+    if len(complete) == 0:
+        return math.nan  # no block has texture on both sides of zero (a flat image): NIQE is undefined
+    mu = np.nanmean(feats, axis=0)
+    # one block has no spread: its covariance is zero (MATLAB's cov of a single observation)
+    cov = np.cov(complete, rowvar=False) if len(complete) > 1 else np.zeros_like(model.cov)
     diff = model.mu - mu
     dist2 = diff @ np.linalg.pinv((model.cov + cov) / 2.0) @ diff
     return float(math.sqrt(dist2))  # NIQE eq. 10
@@ -206,7 +211,7 @@ def _to_numpy_hwc(image) -> np.ndarray:
         t = image.detach().cpu()
         if t.dim() == 4:
             if t.shape[0] != 1:
-                raise ValueError(f"expected a single image, got a batch of shape {tuple(t.shape)}")
+                raise InputError(f"expected a single image, got a batch of shape {tuple(t.shape)}")
             t = t[0]
         if t.dim() == 3:
             t = t.permute(1, 2, 0)
@@ -221,5 +226,5 @@ def _unit_range(image: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr.astype(np.float64) / 255.0
     if not np.issubdtype(arr.dtype, np.floating):
-        raise ValueError(f"expected uint8 or float pixels, got {arr.dtype}")
+        raise InputError(f"expected uint8 or float pixels, got {arr.dtype}")
     return arr.astype(np.float64)

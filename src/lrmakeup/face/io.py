@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -19,7 +18,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from lrmakeup.errors import ImageReadError, InputError
+from ..errors import ImageReadError, InputError
+from ..fileio import atomic_write
 
 MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompression bombs)
 READ_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF")
@@ -120,23 +120,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     if fmt is None:
         known = ", ".join(sorted(WRITE_FORMATS))
         raise InputError(f"cannot write {path}: unknown image extension {path.suffix!r} (use one of {known})")
-    if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise InputError(f"cannot write {path}: expected a uint8 array, got {getattr(image, 'dtype', type(image))}")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or 0 in image.shape:
         raise InputError(f"cannot write {path}: expected an (H, W, 3) or (H, W) array, got shape {image.shape}")
     picture = Image.fromarray(np.ascontiguousarray(image))
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            picture.save(fp, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
-            fp.flush()
-            os.fsync(fp.fileno())
-        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
+    atomic_write(path, lambda tmp: picture.save(tmp, format=fmt, **_SAVE_OPTIONS.get(fmt, {})))

@@ -69,13 +69,14 @@ FOREHEAD_HEIGHT = 0.5  # forehead top above the brows, in brow-to-chin distances
 BROW_THICKNESS = 0.05  # in face widths (jaw point 0 to 16)
 NOSE_BRIDGE_WIDTH = 0.45  # in nostril widths (31 to 35)
 NOSE_WING_SPREAD = 0.25  # how far the nose wings reach beyond 31/35, in nostril widths
+NOSE_WING_RISE = 0.3  # how far the nose wings reach above 31/35, in nostril widths
 
 
 def parsing_from_landmarks(landmarks_xy: np.ndarray, size: int = 256) -> np.ndarray:
     """An approximate MT label map drawn from 68 dlib landmarks: (68, 2) (x, y) -> (size, size) uint8.
 
     Drawn back to front: skin (jaw line closed by a forehead arc), nose, brows, eyes, upper and lower lip,
-    inner mouth (teeth, only when the mouth is open). Deterministic; the landmarks are in the map's pixel coordinates.
+    inner mouth (teeth, only when the mouth is open). Deterministic; landmarks in the map's pixel coordinates.
     """
     pts = check_landmarks(landmarks_xy)
     canvas = np.zeros((size, size), dtype=np.uint8)
@@ -140,6 +141,6 @@ def _nose_points(pts: np.ndarray) -> np.ndarray:
     nostril_width = float(np.linalg.norm(pts[35] - pts[31]))
     half = NOSE_BRIDGE_WIDTH * nostril_width / 2.0
     bridge = pts[27:31]
-    wings = [pts[31] - across * NOSE_WING_SPREAD * nostril_width, pts[35] + across * NOSE_WING_SPREAD * nostril_width]
-    wings = [w + up * 0.3 * nostril_width for w in wings]
-    return np.concatenate([bridge - across * half, bridge + across * half, np.array(wings), pts[31:36]])
+    spread, rise = across * NOSE_WING_SPREAD * nostril_width, up * NOSE_WING_RISE * nostril_width
+    wings = np.stack([pts[31] - spread + rise, pts[35] + spread + rise])
+    return np.concatenate([bridge - across * half, bridge + across * half, wings, pts[31:36]])

@@ -53,6 +53,8 @@ def region_masks(
         (x0, y0), (x1, y1) = lms[eye].min(axis=0), lms[eye].max(axis=0)
         rows = slice(max(int(y0) - eye_margin, 0), max(int(y1) + eye_margin + 1, 0))
         cols = slice(max(int(x0) - eye_margin, 0), max(int(x1) + eye_margin + 1, 0))
+        # OR, not PSGAN's assignment: where the two grown boxes overlap PSGAN drops the pixels from every
+        # region; the boxes are also clamped at 0 where PSGAN's negative slice start would wrap around.
         eyes[rows, cols] |= face[rows, cols]
         face[rows, cols] = False
     masks = {"lips": lips, "skin": face, "eyes": eyes}

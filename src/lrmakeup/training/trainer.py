@@ -1,0 +1,467 @@
+"""The trainer (METHOD §3): alternating D / G updates of the whole model, on CPU, one GPU or ``torchrun``.
+
+One step:
+
+1. the generator makes G_M(x, y), G_M(y, x), G_S(x̃_LR, m) and the two cycles (one DDP forward);
+2. discriminator step: ``L_D`` on real images vs the detached generated ones, optimiser step;
+3. generator step: eq. (20) through the just-updated discriminators (their parameters frozen), optimiser step.
+
+Every loss is checked before its backward: a NaN/inf stops training with a :class:`TrainingError` naming the
+term, its equation and the step, before it can reach the weights. Checkpoints (``train_state.pt`` and
+``generator.safetensors``) are written atomically every ``train.checkpoint_every`` steps and at the end;
+``resume=True`` continues from the last one: same weights, optimiser and scheduler state, RNG states and the
+same data permutation at the same position.
+
+Run folder::
+
+    RUN/config.yaml              the resolved config of the run
+    RUN/train_state.pt           the full training state (resume from here)
+    RUN/generator.safetensors    the generator with its config, for inference (lrmakeup transfer --checkpoint)
+    RUN/metrics.jsonl            one record of losses per logged step
+    RUN/tensorboard/             TensorBoard scalars and image grids
+    RUN/images/step_XXXXXXX.png  x | y | x̃_LR | x̃_SR | x̃_HR | Σ heatmaps | parsing, every train.image_every steps
+    RUN/loss_curve.png           written at the end
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sized
+
+import numpy as np
+import torch
+import yaml
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, Dataset
+
+from ..checkpoint import load_state_strict, read_checkpoint, save_generator
+from ..config import Config, TrainConfig, config_from_dict
+from ..errors import CheckpointError, ConfigError, DataError, InputError, LRMakeupError
+from ..fileio import atomic_write
+from ..models import LRMakeupGenerator
+from ..models.psgan import load_psgan_makeup
+from ..models.vgg import VGGFeatures
+from . import distributed as D
+from .monitor import Monitor, image_grid
+from .objective import (
+    D_WEIGHTS,
+    EQUATIONS,
+    Discriminators,
+    GeneratedImages,
+    GeneratorPass,
+    TrainingBatch,
+    discriminator_terms,
+    generator_terms,
+    needs_cycle,
+    needs_vgg,
+    weighted_sum,
+)
+from .sampler import ResumableSampler
+from .state import FORMAT, STATE_FILE, capture_rng, load_state, restore_rng, save_state
+
+CONFIG_FILE = "config.yaml"
+GENERATOR_FILE = "generator.safetensors"
+OPTIMIZERS = ("rmsprop", "adam")
+SCHEDULERS = ("none", "linear")
+
+
+class TrainingError(LRMakeupError):
+    """Training cannot go on (a loss became NaN or infinite). Not the user's input: the CLI exits with 1."""
+
+
+@dataclass
+class TrainResult:
+    step: int  # optimisation steps done in total (including those before a resume)
+    epoch: int  # the epoch the next step would be in
+    run_dir: Path
+    state_path: Path
+    generator_path: Path
+    losses: dict[str, float] = field(default_factory=dict)  # the last step's terms and totals
+
+
+def validate_train_config(cfg: TrainConfig) -> None:
+    """Values a dataclass type check cannot catch; ConfigError names the key."""
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ConfigError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg.optimizer!r}")
+    if cfg.scheduler not in SCHEDULERS:
+        raise ConfigError(f"train.scheduler must be one of {', '.join(SCHEDULERS)}, got {cfg.scheduler!r}")
+    positive = {"train.lr": cfg.lr, "train.batch_size": cfg.batch_size, "train.epochs": cfg.epochs}
+    for key, value in positive.items():
+        if not value > 0:
+            raise ConfigError(f"{key} must be > 0, got {value!r}")
+    non_negative = {"train.lr_d": cfg.lr_d, "train.max_steps": cfg.max_steps, "train.num_workers": cfg.num_workers,
+                    "train.grad_clip": cfg.grad_clip, "train.checkpoint_every": cfg.checkpoint_every,
+                    "train.log_every": cfg.log_every, "train.image_every": cfg.image_every}
+    for key, value in non_negative.items():
+        if value < 0:
+            raise ConfigError(f"{key} must be >= 0, got {value!r}")
+    if not 0.0 <= cfg.decay_start <= 1.0:
+        raise ConfigError(f"train.decay_start must lie in [0, 1], got {cfg.decay_start!r}")
+
+
+def make_optimizer(params: Any, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    """RMSprop (the paper, FSRNet) or Adam (PSGAN) with the config's learning rate."""
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(cfg.adam_beta1, cfg.adam_beta2))
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Per-step LR factor: constant 1 ("none"), or 1 until ``decay_start · total`` then linearly to 0 ("linear").
+
+    The factor is a plain function of the current config (not pickled into the state), so a resumed run that
+    extends ``max_steps`` decays over the new length.
+    """
+    start = int(cfg.decay_start * total_steps)
+
+    def factor(step: int) -> float:
+        if cfg.scheduler == "none" or step < start:
+            return 1.0
+        return max(0.0, (total_steps - step) / max(total_steps - start, 1))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            diff = _first_difference(a.get(key), b.get(key), f"{where}.{key}" if where else key)
+            if diff:
+                return diff
+        return None
+    return None if a == b else where
+
+
+def init_makeup_modules(generator: LRMakeupGenerator, path: str) -> str:
+    """``train.init_psgan``: PSGAN's ``G.pth`` or an lrmakeup ``.safetensors`` -> the makeup modules (distill, apply)."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"train.init_psgan: file not found: {p}")
+    if p.suffix == ".safetensors":
+        tensors, _, _ = read_checkpoint(p)
+        makeup = {k: v for k, v in generator.state_dict().items() if k.startswith(("distill.", "apply_net."))}
+        sub = nn.Module()  # a view that holds exactly the makeup tensors, for the strict name/shape check
+        sub.distill, sub.apply_net = generator.distill, generator.apply_net
+        load_state_strict(sub, {k: tensors[k] for k in makeup if k in tensors}, str(p))
+        return f"makeup modules from {p} ({len(makeup)} tensors)"
+    n = load_psgan_makeup(generator, p)
+    return f"makeup modules from PSGAN {p} ({n} tensors)"
+
+
+class Trainer:
+    """Builds the models, optimisers and data order of a run, and trains it (see the module docstring).
+
+    config: the run's config (with ``resume`` its model and loss sections must equal the saved ones).
+    dataset: items as ``lrmakeup.data.tuples.TupleDataset`` yields them (dicts of tensors, see TrainingBatch).
+    run_dir: the run folder; created if missing. A folder that already holds a run needs ``resume=True``.
+    dist: rank / world size / device (``distributed.setup``); default: one process on the CPU.
+    """
+
+    def __init__(self, config: Config, dataset: Dataset, run_dir: str | Path, resume: bool = False,
+                 dist: D.DistInfo | None = None, progress: bool = True):
+        validate_train_config(config.train)
+        self.dist = dist or D.DistInfo()
+        self.device = self.dist.device
+        self.run_dir = Path(run_dir)
+        self.state_path = self.run_dir / STATE_FILE
+        self.generator_path = self.run_dir / GENERATOR_FILE
+        state = self._open_run(config, resume)
+        self.cfg = config
+        tc = config.train
+
+        # Data: a seeded permutation per epoch, split over the ranks, resumable mid-epoch.
+        if not isinstance(dataset, Sized) or len(dataset) == 0:
+            raise DataError("the training data set is empty")
+        self.dataset = dataset
+        self.sampler = ResumableSampler(dataset, self.dist.world_size, self.dist.rank, tc.seed)
+        self.steps_per_epoch = self.sampler.num_samples // tc.batch_size
+        if self.steps_per_epoch == 0:
+            raise DataError(f"{len(dataset)} training tuples are fewer than one batch per process "
+                            f"(train.batch_size={tc.batch_size} x {self.dist.world_size} processes)")
+        total = tc.epochs * self.steps_per_epoch
+        self.total_steps = min(total, tc.max_steps) if tc.max_steps > 0 else total
+        self.loader_generator = torch.Generator()
+        self.loader = DataLoader(dataset, batch_size=tc.batch_size, sampler=self.sampler, num_workers=tc.num_workers,
+                                 drop_last=True, pin_memory=self.device.type == "cuda", generator=self.loader_generator)
+
+        # Models: the same seeded initialisation on every rank (DDP also broadcasts rank 0's).
+        torch.manual_seed(tc.seed)
+        random.seed(tc.seed)
+        np.random.seed(tc.seed)
+        self.generator = LRMakeupGenerator(config.model)
+        self.discriminators = Discriminators(config)
+        self.init_note = ""
+        if tc.init_psgan and state is None:
+            self.init_note = init_makeup_modules(self.generator, tc.init_psgan)
+        self.generator.to(self.device).train()
+        self.discriminators.to(self.device).train()
+        self.vgg = None
+        self.vgg_info = {"weights": "unused", "source": ""}
+        if needs_vgg(config.loss):
+            self.vgg = VGGFeatures(config.loss.vgg_weights).to(self.device)
+            self.vgg_info = {"weights": self.vgg.weights, "source": self.vgg.weights_source}
+
+        self.opt_g = make_optimizer(self.generator.parameters(), tc, tc.lr)
+        self.opt_d = make_optimizer(self.discriminators.parameters(), tc, tc.lr_d or tc.lr)
+        self.sched_g = make_scheduler(self.opt_g, tc, self.total_steps)
+        self.sched_d = make_scheduler(self.opt_d, tc, self.total_steps)
+
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        if state is not None:
+            self._load(state)
+
+        # DDP: the generator pass and the discriminators are each one DDP module with one forward per backward.
+        g_pass: nn.Module = GeneratorPass(self.generator, cycle=needs_cycle(config.loss))
+        d_pass: nn.Module = self.discriminators
+        if self.dist.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            unused = tc.ddp_find_unused or config.loss.lambda_p == 0  # λ_p = 0 leaves the prior heads unused
+            g_pass = DDP(g_pass, device_ids=ids, find_unused_parameters=unused, broadcast_buffers=False)
+            d_pass = DDP(d_pass, device_ids=ids)
+        self.g_pass, self.d_pass = g_pass, d_pass
+        self.progress = progress
+        self.last_losses: dict[str, float] = {}
+        self._images: tuple[TrainingBatch, GeneratedImages] | None = None
+
+    # ----------------------------------------------------------------------------------------- run folder
+    def _open_run(self, config: Config, resume: bool) -> dict[str, Any] | None:
+        """Check the run folder against ``resume``; load the state to resume from; write config.yaml."""
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise InputError(f"run folder '{self.run_dir}' is a file")
+        state = None
+        if self.state_path.is_file():
+            if not resume:
+                raise InputError(f"run folder '{self.run_dir}' already holds a training run ({STATE_FILE}); "
+                                 "pass --resume to continue it, or choose another --out")
+            state = load_state(self.state_path)
+            saved = yaml.safe_load(state["config"])
+            for section in ("model", "loss"):
+                diff = _first_difference(saved.get(section, {}), config.to_dict()[section], section)
+                if diff:
+                    raise ConfigError(f"cannot resume '{self.run_dir}' with a different '{diff}' than it was "
+                                      f"trained with (only train.* settings may change on resume)")
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            text = config.to_yaml()
+            atomic_write(self.run_dir / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text))
+        D.barrier(self.dist)
+        return state
+
+    def _load(self, state: dict[str, Any]) -> None:
+        load_state_strict(self.generator, state["generator"], f"{self.state_path} (generator)")
+        for name in ("d_x", "d_y", "d_s"):
+            load_state_strict(getattr(self.discriminators, name), state[name], f"{self.state_path} ({name})")
+        if state.get("optimizer") != self.cfg.train.optimizer:
+            raise ConfigError(f"cannot resume '{self.run_dir}' with train.optimizer={self.cfg.train.optimizer!r}: "
+                              f"it was trained with {state.get('optimizer')!r}")
+        try:
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        except (ValueError, KeyError) as exc:
+            raise CheckpointError(f"{self.state_path}: optimiser state does not fit ({exc}); "
+                                  "was train.optimizer changed?") from None
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.sched_d.load_state_dict(state["sched_d"])
+        tc = self.cfg.train
+        for opt, sched, lr in ((self.opt_g, self.sched_g, tc.lr), (self.opt_d, self.sched_d, tc.lr_d or tc.lr)):
+            # the current config's lr and schedule apply from here on (unchanged config: the same values)
+            sched.base_lrs = [lr] * len(opt.param_groups)
+            for group, factor in zip(opt.param_groups, sched.lr_lambdas):
+                group["initial_lr"] = lr
+                group["lr"] = lr * factor(sched.last_epoch)
+        self.step = int(state["step"])
+        self.epoch = int(state["epoch"])
+        self.batch_in_epoch = int(state["batch_in_epoch"])
+        if state["world_size"] != self.dist.world_size or state["batch_size"] != tc.batch_size:
+            # same samples consumed, in the new split: approximately the same position in the permutation
+            consumed = self.batch_in_epoch * state["batch_size"] * state["world_size"]
+            self.batch_in_epoch = min(consumed // (tc.batch_size * self.dist.world_size), self.steps_per_epoch)
+        if self.batch_in_epoch >= self.steps_per_epoch:
+            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        rngs = state["rng"]
+        restore_rng(rngs[self.dist.rank] if len(rngs) == self.dist.world_size else rngs[0])
+        self.init_note = state.get("init", "")
+
+    def _state(self, rngs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "batch_size": self.cfg.train.batch_size,
+            "world_size": self.dist.world_size,
+            "config": self.cfg.to_yaml(),
+            "generator": self.generator.state_dict(),
+            "d_x": self.discriminators.d_x.state_dict(),
+            "d_y": self.discriminators.d_y.state_dict(),
+            "d_s": self.discriminators.d_s.state_dict(),
+            "optimizer": self.cfg.train.optimizer,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict(),
+            "rng": rngs,
+            "vgg": dict(self.vgg_info),
+            "init": self.init_note,
+        }
+
+    def save_checkpoint(self) -> None:
+        """Training state, then the inference generator, both atomic; every rank takes part (RNG gather, barrier)."""
+        rngs = D.all_gather_object(self.dist, capture_rng())
+        if self.dist.is_main:
+            save_state(self.state_path, self._state(rngs))
+            provenance = {"trainer": "lrmakeup.training", "step": self.step, "epoch": self.epoch,
+                          "vgg_weights": self.vgg_info["weights"], "vgg_source": self.vgg_info["source"],
+                          "init": self.init_note}
+            save_generator(self.generator_path, self.generator, self.cfg, provenance)
+        D.barrier(self.dist)
+
+    # ----------------------------------------------------------------------------------------- one step
+    def _autocast(self):
+        if not self.cfg.train.bf16:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+    def _guard(self, terms: dict[str, Tensor]) -> None:
+        """Stop (on every rank) before a NaN/inf loss reaches the weights; name the term, equation and step."""
+        values = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
+        finite = torch.isfinite(values)
+        bad_here = not bool(finite.all())
+        if not D.any_true(self.dist, bad_here):
+            return
+        step = self.step + 1
+        if bad_here:
+            names = list(terms)
+            i = int((~finite).nonzero()[0])
+            where = f"loss term '{names[i]}' ({EQUATIONS.get(names[i], '')}) is {values[i].item()}"
+        else:
+            where = "a loss term is not finite on another rank"
+        raise TrainingError(f"training stopped: {where} at step {step}; the last checkpoint is kept "
+                            "(lower train.lr, check the data, or turn off train.bf16)")
+
+    def _clip(self, params: Any) -> None:
+        if self.cfg.train.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip)
+
+    def train_step(self, items: dict[str, Tensor], keep_images: bool = False) -> dict[str, Tensor]:
+        """One alternating D / G update on a collated batch; returns the detached terms and totals."""
+        loss_cfg = self.cfg.loss
+        batch = TrainingBatch.from_items(items, self.device)
+        with self._autocast():
+            out: GeneratedImages = self.g_pass(batch.x, batch.y)
+
+        # Discriminator step: L_D = λ_adv_M eq. (7) + λ_adv_S eq. (9), generated images detached.
+        self.opt_d.zero_grad(set_to_none=True)
+        with self._autocast():
+            scores = self.d_pass(batch.x.image, out.yx.detach(), batch.y.image, out.xy.detach(),
+                                 batch.target, out.sr.detach())
+            d_terms = discriminator_terms(scores)
+            d_terms["loss_D"] = weighted_sum(d_terms, loss_cfg, D_WEIGHTS)
+        self._guard(d_terms)
+        d_terms["loss_D"].backward()
+        self._clip(self.discriminators.parameters())
+        self.opt_d.step()
+
+        # Generator step: eq. (20) through the updated discriminators, whose parameters are frozen here.
+        self.discriminators.requires_grad_(False)
+        try:
+            with self._autocast():
+                g_terms = generator_terms(out, batch, self.discriminators, self.vgg, loss_cfg)
+                g_terms["loss_G"] = weighted_sum(g_terms, loss_cfg)
+            self._guard(g_terms)
+            self.opt_g.zero_grad(set_to_none=True)
+            g_terms["loss_G"].backward()
+        finally:
+            self.discriminators.requires_grad_(True)
+        self._clip(self.generator.parameters())
+        self.opt_g.step()
+        self.sched_g.step()
+        self.sched_d.step()
+        if keep_images:
+            self._images = (batch, out)
+        return {k: v.detach().float() for k, v in {**d_terms, **g_terms}.items()}
+
+    # ----------------------------------------------------------------------------------------- the loop
+    def _due(self, every: int) -> bool:
+        return every > 0 and self.step % every == 0
+
+    def fit(self) -> TrainResult:
+        """Train until ``total_steps``; checkpoint every ``checkpoint_every`` steps and at the end."""
+        tc = self.cfg.train
+        monitor = Monitor(self.run_dir, self.total_steps, self.step, active=self.dist.is_main, progress=self.progress)
+        if self.vgg is not None and self.vgg.weights == "random":
+            monitor.note("lrmakeup: note: the perceptual losses use a RANDOM VGG-16 (loss.vgg_weights=random)")
+        if self.step > 0:
+            monitor.note(f"lrmakeup: resuming at step {self.step} (epoch {self.epoch}, batch {self.batch_in_epoch})")
+        saved_at = self.step if self.state_path.is_file() else -1
+        terms: dict[str, Tensor] = {}
+        try:
+            while self.step < self.total_steps:
+                self.sampler.set_position(self.epoch, self.batch_in_epoch * tc.batch_size)
+                self.loader_generator.manual_seed(tc.seed * 1_000_003 + self.epoch)  # worker seeds per epoch
+                for items in self.loader:
+                    want_images = monitor.active and tc.image_every > 0 and (self.step + 1) % tc.image_every == 0
+                    terms = self.train_step(items, keep_images=want_images)
+                    self.step += 1
+                    self.batch_in_epoch += 1
+                    if self.batch_in_epoch >= self.steps_per_epoch:
+                        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+                    monitor.advance()
+                    if self._due(tc.log_every) or self.step == self.total_steps:
+                        self._log(monitor, terms)
+                    if want_images:
+                        monitor.images(self.step, image_grid(*self._grid_inputs()))
+                        self._images = None
+                    if self._due(tc.checkpoint_every) or self.step == self.total_steps:
+                        self.save_checkpoint()
+                        saved_at = self.step
+                    if self.step >= self.total_steps or self.batch_in_epoch == 0:
+                        break
+            if saved_at != self.step:
+                self.save_checkpoint()
+        except KeyboardInterrupt:
+            monitor.note(f"lrmakeup: interrupted at step {self.step}; --resume continues from the last checkpoint")
+            monitor.close(plot=False)
+            raise
+        except BaseException:
+            monitor.close(plot=False)
+            raise
+        monitor.close(plot=True)
+        if terms:
+            self.last_losses = {k: float(v) for k, v in terms.items()}
+        return TrainResult(self.step, self.epoch, self.run_dir, self.state_path, self.generator_path, self.last_losses)
+
+    def _log(self, monitor: Monitor, terms: dict[str, Tensor]) -> None:
+        names = list(terms)
+        values = D.mean_over_ranks(self.dist, torch.stack([terms[n] for n in names]).to(self.device)).cpu().tolist()
+        self.last_losses = dict(zip(names, values))
+        monitor.log(self.step, self.epoch, self.last_losses, self.opt_g.param_groups[0]["lr"])
+
+    def _grid_inputs(self) -> tuple[Tensor, ...]:
+        assert self._images is not None
+        batch, out = self._images
+        return (batch.x.image, batch.y.image, out.xy, out.sr, batch.target, out.heatmaps, out.parsing)
+
+
+def train(config: Config, dataset: Dataset, run_dir: str | Path, resume: bool = False, device: str = "cpu",
+          progress: bool = True) -> TrainResult:
+    """Train ``config`` on ``dataset`` into ``run_dir``; under ``torchrun`` each process calls this (DDP)."""
+    dist = D.setup(device)
+    try:
+        return Trainer(config, dataset, run_dir, resume=resume, dist=dist, progress=progress).fit()
+    finally:
+        D.teardown(dist)
+
+
+def load_run_config(run_dir: str | Path) -> Config:
+    """The config a run folder was trained with (its config.yaml)."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise InputError(f"{path} not found: not a training run folder")
+    return config_from_dict(yaml.safe_load(path.read_text()))
