@@ -11,9 +11,9 @@ import sys
 import traceback
 
 from ..errors import InputError, LRMakeupError
-from . import demo, import_psgan, transfer
+from . import demo, evaluate, import_psgan, iqa, make_benchmark, prepare, train, transfer
 
-COMMANDS = (transfer, demo, import_psgan)
+COMMANDS = (transfer, demo, import_psgan, prepare, train, make_benchmark, evaluate, iqa)
 
 
 class _Parser(argparse.ArgumentParser):

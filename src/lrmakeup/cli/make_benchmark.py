@@ -26,9 +26,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder (created; an existing benchmark is resumed)")
     p.add_argument("--pairs", type=int, default=100, help="number of triplets over both splits (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the split, pairs and looks (default: 0)")
-    p.add_argument("--test-fraction", type=float, default=0.2, help="share of identities and triplets for test (default: 0.2)")
+    p.add_argument(
+        "--test-fraction", type=float, default=0.2, help="share of identities and triplets for test (default: 0.2)"
+    )
     p.add_argument("--style", choices=STYLES, default=None, help="only looks of this style (default: a mix of all)")
-    p.add_argument("--variants", type=int, default=4, help=f"variants per built-in face with --faces {BUILTIN} (default: 4)")
+    p.add_argument(
+        "--variants", type=int, default=4, help=f"variants per built-in face with --faces {BUILTIN} (default: 4)"
+    )
     p.add_argument("--parsing", help="optional folder of label maps named like the photos (<stem>.png)")
     p.add_argument("--parsing-format", choices=PARSING_FORMATS, default="mt", help="labels of --parsing (default: mt)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -50,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     )
     counts = ", ".join(f"{n} {split}" for split, n in summary.triplets.items())
     print(
-        f"wrote {summary.out}: {counts} triplets ({summary.rendered} rendered now, {summary.already_done} already done); "
+        f"wrote {summary.out}: {counts} triplets "
+        f"({summary.rendered} rendered now, {summary.already_done} already done); "
         f"{summary.faces} faces used, {summary.faces_skipped} skipped"
     )
     return 0

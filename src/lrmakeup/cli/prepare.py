@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{split}: {counts[split]} tuples in {len(result.manifest['shards'][split])} shard(s): "
               f"{result.written[split]} written, {done} skipped (already done)")
     print(f"faces: {counts['faces']} usable ({result.faces_analysed} analysed now, {result.faces_reused} reused), "
-          f"{counts['skipped_faces']} skipped (dlib found no face)")
+          f"{counts['skipped_faces']} skipped ({counts['skipped_no_face']} without a face dlib finds, "
+          f"{counts['skipped_bad_seg']} with a label map that contradicts the landmarks)")
     per_tuple = f", teacher {result.teacher_seconds / result.computed:.3f}s/tuple" if result.computed else ""
     print(f"wrote {args.out}/manifest.json in {result.seconds:.1f}s{per_tuple}")
     return 0

@@ -119,7 +119,9 @@ def list_face_images(folder: str | Path) -> list[Path]:
         raise DataError(f"faces folder {folder} does not exist")
     if not folder.is_dir():
         raise DataError(f"--faces must be a folder of face photos or '{BUILTIN}', got the file {folder}")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
     if not files:
         raise DataError(f"faces folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files
@@ -426,7 +428,7 @@ def _write_triplet(final: Path, entry: dict[str, Any], source: Face, reference: 
             write_image(tmp / f"{name}_lr.png", resize_bicubic(image, LR_SIZE))
         write_image(tmp / "reference_bare.png", reference.image)
         look.save(tmp / "look.json")
-        meta = {k: entry[k] for k in ("id", "split", "source", "reference", "source_identity", "reference_identity", "same_identity", "style")}
+        meta = {k: v for k, v in entry.items() if k != "look"}
         _write_json(tmp / "meta.json", meta)
         arrays = {
             "source_landmarks": source.landmarks.astype(np.float32),
@@ -442,6 +444,7 @@ def _write_triplet(final: Path, entry: dict[str, Any], source: Face, reference: 
         }
         with open(tmp / "meta.npz", "wb") as fp:
             np.savez_compressed(fp, **arrays)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a finished triplet is an ordinary folder
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -454,7 +457,7 @@ def _alpha(masks, look: MakeupLook) -> np.ndarray:
     clear = np.ones(masks.parsing.shape, np.float32)
     for name, soft in masks.soft.items():
         product = products[name]
-        strength = max(getattr(product, "opacity", 0.0), getattr(product, "coverage", 0.0), getattr(product, "smoothing", 0.0))
+        strength = max(getattr(product, key, 0.0) for key in ("opacity", "coverage", "smoothing"))
         clear *= 1.0 - strength * soft
     return np.clip(np.rint((1.0 - clear) * 255.0), 0, 255).astype(np.uint8)
 

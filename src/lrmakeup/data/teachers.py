@@ -171,24 +171,25 @@ def match_stats(values: np.ndarray, src_mask: np.ndarray, ref: np.ndarray, ref_m
 
 
 class ClassicTeacher:
-    """Region-wise makeup transfer without learned weights: lips, eye shadow, skin tone (CIELAB).
+    """Region-wise makeup transfer without learned weights: skin tone, eye shadow, lips (in CIELAB).
 
-    1. Skin tone: every skin pixel of the source (face, nose, neck, ears, the eye-shadow area) gets the
-       reference face skin's Lab mean/std (std ratio clipped), which shifts the tone but keeps the source's
-       own shading and texture (its standardised values are kept).
-    2. Lips: Lab mean/std of the source lips matched to the reference lips: the reference's chroma a/b and its
-       lightness level, with the source's lip texture.
-    3. Eye shadow: the reference is warped onto the source's geometry (piecewise-affine over the Delaunay
-       triangulation of the 68 landmarks plus 8 border points); inside the eye-shadow regions the low
-       frequencies (masked Gaussian, ``eye_sigma``) of the skin-toned source are replaced by those of the
-       warped reference, so colour and shading of the shadow move over while the source's lids, lashes and
-       creases stay.
-    4. Blending: each layer is blended in with a feathered (Gaussian-blurred) mask, lips symmetric, the eye
-       layer eroded first so the eyes themselves stay untouched. Pixels no layer reaches are returned exactly.
+    1. Skin tone: the source's skin (face, nose, neck, ears, the eye-shadow area) is moved ``skin_strength``
+       of the way to the reference face skin's Lab mean/std (std ratio clipped to ``skin_std_range``). The
+       source's standardised values are kept, so its shading and texture (its identity) stay.
+    2. Eye shadow: the reference is warped onto the source's geometry (piecewise-affine over the Delaunay
+       triangulation of the 68 landmarks plus 8 border points); near the eyes (``eye_halo``: a smooth band
+       around each eye's outline, so no box edges show), the low frequencies (masked Gaussian, ``eye_sigma``)
+       of the skin-toned source are replaced by those of the warped reference: the shadow's colour and
+       darkness move over while the source's lids, lashes and creases stay.
+    3. Lips: Lab mean/std of the source lips matched to the reference lips (std ratio clipped): the
+       reference's chroma a/b and lightness, with the source's lip texture.
+    4. Blending: each layer enters through a feathered (Gaussian-blurred) mask: lips symmetric, skin and eye
+       shadow eroded first so nothing spills onto hair, background or the eyes themselves. Pixels that no
+       layer reaches are returned bit for bit.
 
     Regions come from ``face.regions.region_masks`` on the analyses' full-resolution parsing and landmarks
-    (lips = labels 7 + 9, skin = 1 + 6 minus the eye boxes, eye shadow = eye boxes grown by ``eye_margin``).
-    Pixel sizes are given at 256x256 and scale with the image size.
+    (lips = labels 7 + 9, skin = 1 + 6 minus the eye boxes, eye shadow = eye boxes grown by ``eye_margin``,
+    intersected with the face). Pixel sizes are given at 256x256 and scale with the image size.
     """
 
     spec = "classic"
@@ -260,7 +261,7 @@ class ClassicTeacher:
             out = out + w[..., None] * (toned - out)
             reach = np.maximum(reach, w)
 
-        # 3. eye shadow: low-frequency swap with the warped reference, on top of the toned skin
+        # 2. eye shadow: low-frequency swap with the warped reference, on top of the toned skin
         map_x, map_y = self.warp_maps(x, y)
         warped = cv2.remap(ref_lab, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         warped_eyes = cv2.remap(ry["eyes"].astype(np.uint8), map_x, map_y, cv2.INTER_NEAREST) > 0
@@ -275,7 +276,7 @@ class ClassicTeacher:
             out = out + w[..., None] * (shadow - out)
             reach = np.maximum(reach, w)
 
-        # 2. lips
+        # 3. lips: the reference's colour statistics, the source's texture
         lips = match_stats(src_lab, rx["lips"], ref_lab, ry["lips"], self.lip_std_range)
         if lips is not None:
             w = feather(rx["lips"], self.lip_feather * k)

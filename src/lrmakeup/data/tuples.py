@@ -12,7 +12,10 @@ Ground truth, and the choices made:
   human-made ones and the teacher keeps the source's geometry, so they describe the target as well.
 - landmarks: dlib's 68 points on the sharp full-resolution crop of the source (``image_size`` coordinates);
   the Dataset turns them into Gaussian heatmaps (``face.regions.landmark_heatmaps``) with a chosen sigma.
-- a face where dlib finds no face in the photo is skipped (never drawn) and listed in the manifest.
+- a face is skipped (never drawn; listed with its reason in the manifest) when dlib finds no face in the
+  photo (``no_face``) or when its label map contradicts its landmarks (``bad_seg``: under
+  ``min_seg_agreement`` of the landmark-outlined face labelled skin/nose, e.g. a map in another label
+  convention).
 - the test split is held apart by identity: MT has one photo per person, so test *source photos* never occur
   in train. References are drawn from all makeup photos in both splits (shared between splits).
 
@@ -28,7 +31,7 @@ On disk (``OUT/``), every file written atomically (temporary file + rename), saf
         masks (n, 3, F, F) u8            region masks of the model's view (REGIONS order)
         masks_full (n, 3, S, S/8) u8     the same regions at image resolution, bit-packed (np.packbits)
         crop_box, face_box (n, 4) i32; num_faces (n,) i32
-      metadata: JSON lists ``names`` (rows) and ``failed`` (dlib found no face), the settings fingerprint.
+      metadata: JSON ``names`` (rows), ``failed`` ({name: reason} of skipped faces), the settings fingerprint.
     train/tuples-00000.safetensors, test/...: ``target`` (n, S, S, 3) u8, metadata ``x`` / ``y`` name lists.
 
 Position features (136, F, F) are not stored: the Dataset recomputes them from ``landmarks_lr`` and ``masks``
@@ -60,6 +63,7 @@ from tqdm.auto import tqdm
 from ..config import PriorConfig
 from ..errors import DataError, InputError
 from ..face.analysis import FaceAnalysis, FaceAnalyzer, resize_bicubic
+from ..face.parsing import MT, parsing_from_landmarks
 from ..face.regions import landmark_heatmaps, nearest_resize, position_features, region_masks
 from ..fileio import atomic_write
 from ..models.inputs import FaceBatch
@@ -70,6 +74,9 @@ FORMAT = "lrmakeup-tuples"
 VERSION = 1
 MANIFEST = "manifest.json"
 SPLITS = ("train", "test")
+NO_FACE = "no_face"  # dlib found no face in the photo
+BAD_SEG = "bad_seg"  # the label map contradicts the landmarks (another label convention, a wrong file)
+FACE_SKIN = (MT.SKIN, MT.NOSE)
 
 
 @dataclass
@@ -89,6 +96,7 @@ class PrepareOptions:
     shard_size: int = 64  # tuples per shard
     face_shard_size: int = 64  # faces per face shard
     missing_segs: str = "error"  # or "landmarks": draw parsing from landmarks where segs/ has no map
+    min_seg_agreement: float = 0.3  # skip faces whose label map contradicts their landmarks (0: no check)
     device: str = "cpu"  # for the psgan teacher
 
     @property
@@ -107,6 +115,8 @@ class PrepareOptions:
             raise InputError(f"image-size must be a multiple of 8 and at least 32, got {self.image_size}")
         if not 8 <= self.input_size <= self.image_size:
             raise InputError(f"input-size must lie in 8..image-size ({self.image_size}), got {self.input_size}")
+        if not 0.0 <= self.min_seg_agreement <= 1.0:
+            raise InputError(f"min_seg_agreement must lie in [0, 1], got {self.min_seg_agreement}")
         if self.shard_size < 1 or self.face_shard_size < 1:
             raise InputError("shard sizes must be >= 1")
 
@@ -123,7 +133,8 @@ def _read_meta(path: Path) -> dict[str, str]:
         with safe_open(str(path), framework="np") as f:
             return f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise DataError(f"{path} is not a readable shard ({' '.join(str(exc).split())}); delete it and re-run") from None
+        reason = " ".join(str(exc).split())
+        raise DataError(f"{path} is not a readable shard ({reason}); delete it and re-run") from None
 
 
 class FaceStore:
@@ -134,7 +145,7 @@ class FaceStore:
         self.fingerprint = _meta_json(fingerprint)
         self.shard_size = shard_size
         self.rows: dict[str, tuple[Path, int]] = {}  # valid face -> (shard, row)
-        self.failed: list[str] = []
+        self.failed: dict[str, str] = {}  # skipped face -> reason
         self.shards: list[dict[str, Any]] = []
         self._pending: list[tuple[str, dict[str, np.ndarray] | None]] = []
         self._next = 0
@@ -156,7 +167,7 @@ class FaceStore:
         names, failed = json.loads(meta["names"]), json.loads(meta["failed"])
         for row, name in enumerate(names):
             self.rows[name] = (path, row)
-        self.failed.extend(failed)
+        self.failed.update(failed)
         self.shards.append({"file": f"faces/{path.name}", "faces": len(names), "failed": len(failed)})
 
     def known(self, name: str) -> bool:
@@ -164,19 +175,19 @@ class FaceStore:
 
     @property
     def n_valid(self) -> int:
-        return len(self.rows) + sum(r is not None for _, r in self._pending)
+        return len(self.rows) + sum(isinstance(r, dict) for _, r in self._pending)
 
     @property
     def n_failed(self) -> int:
-        return len(self.failed) + sum(r is None for _, r in self._pending)
+        return len(self.failed) + sum(isinstance(r, str) for _, r in self._pending)
 
     def valid(self, name: str) -> bool:
         if name in self.rows:
             return True
-        return any(n == name and rec is not None for n, rec in self._pending)
+        return any(n == name and isinstance(rec, dict) for n, rec in self._pending)
 
-    def add(self, name: str, record: dict[str, np.ndarray] | None) -> None:
-        """Queue one analysed face (None: dlib found no face); full shards are written as they fill."""
+    def add(self, name: str, record: dict[str, np.ndarray] | str) -> None:
+        """Queue one analysed face (or the reason it is skipped); full shards are written as they fill."""
         self._pending.append((name, record))
         if len(self._pending) >= self.shard_size:
             self.flush()
@@ -186,8 +197,8 @@ class FaceStore:
         if not self._pending:
             return
         path = self.folder / f"faces-{self._next:05d}.safetensors"
-        good = [(n, r) for n, r in self._pending if r is not None]
-        failed = [n for n, r in self._pending if r is None]
+        good = [(n, r) for n, r in self._pending if isinstance(r, dict)]
+        failed = {n: r for n, r in self._pending if isinstance(r, str)}
         tensors = {}
         if good:
             tensors = {key: np.stack([r[key] for _, r in good]) for key in good[0][1]}
@@ -201,7 +212,7 @@ class FaceStore:
     def record(self, name: str) -> dict[str, np.ndarray]:
         """The stored arrays of one valid face."""
         for n, rec in self._pending:
-            if n == name and rec is not None:
+            if n == name and isinstance(rec, dict):
                 return rec
         path, row = self.rows[name]
         with safe_open(str(path), framework="np") as f:
@@ -235,6 +246,18 @@ def hr_analysis(rec: dict[str, np.ndarray], feature_size: int, eye_margin: int) 
         crop_box=tuple(int(v) for v in rec["crop_box"]), face_box=tuple(int(v) for v in rec["face_box"]),
         num_faces=int(rec["num_faces"]),
     )
+
+
+def seg_agreement(face: FaceAnalysis) -> float:
+    """How much of the face that the landmarks outline the label map calls skin or nose, in [0, 1].
+
+    A map in another label convention (some collected maps number skin 4 and background 12) scores near 0;
+    MT's own maps score 0.65-1 (the landmark-drawn forehead is a guess).
+    """
+    drawn = np.isin(parsing_from_landmarks(face.landmarks, face.parsing.shape[0]), FACE_SKIN)
+    if not drawn.any():
+        return 0.0
+    return float(np.isin(face.parsing[drawn], FACE_SKIN).mean())
 
 
 # ---- the plan ------------------------------------------------------------------------------------------
@@ -316,10 +339,11 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
 
     sizes = {"image_size": opt.image_size, "input_size": opt.input_size, "feature_size": opt.feature_size}
     face_fp = {"version": VERSION, **sizes, "eye_margin": opt.eye_margin, "missing_segs": opt.missing_segs,
-               "mt_root": str(Path(opt.mt_root).resolve())}
+               "min_seg_agreement": opt.min_seg_agreement, "mt_root": str(Path(opt.mt_root).resolve())}
     store = FaceStore(out / "faces", face_fp, opt.face_shard_size)
     faces_before = len(store.rows) + len(store.failed)
-    tuple_fp = _meta_json({**face_fp, "seed": opt.seed, "teacher": teacher.spec,
+    # the teacher by kind and weights' hash (not path), so moving G.pth does not invalidate finished shards
+    tuple_fp = _meta_json({**face_fp, "seed": opt.seed, "teacher": teacher.spec.split(":")[0],
                            "teacher_sha256": getattr(teacher, "sha256", None), "lists": _lists_digest(mt),
                            "test_sources": sorted(test_sources)})
 
@@ -335,7 +359,9 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
             what = f"{mt.root / 'images' / name}"
             a_hr = hr.analyze(image, crop=False, parsing=seg, name=what)
             if a_hr.num_faces == 0:
-                store.add(name, None)
+                store.add(name, NO_FACE)
+            elif seg is not None and seg_agreement(a_hr) < opt.min_seg_agreement:
+                store.add(name, BAD_SEG)
             else:
                 a_lr = lr.analyze(image, crop=False, parsing=seg, name=what)
                 store.add(name, face_record(a_lr, a_hr, opt.image_size, opt.eye_margin))
@@ -349,7 +375,7 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
               disable=not progress) as bar:
         def counting_valid(name: str) -> bool:
             ok = valid(name)
-            bar.set_postfix(faces=store.n_valid, no_face=store.n_failed)
+            bar.set_postfix(faces=store.n_valid, skipped=store.n_failed)
             return ok
 
         for split_id, split in enumerate(("test", "train")):
@@ -438,12 +464,18 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
             "references_used": len({y for s in SPLITS for _, y in plans[s]}),
             "faces": len(store.rows),
             "skipped_faces": len(store.failed),
+            **{f"skipped_{reason}": sum(r == reason for r in store.failed.values()) for reason in (NO_FACE, BAD_SEG)},
         },
-        "skipped_faces": sorted(store.failed),
+        "skipped_faces": dict(sorted(store.failed.items())),
         "tuples_per_shard": opt.shard_size,
         "faces": store.shards,
         "shards": shard_lists,
     }
+    try:  # a re-run keeps the folder's first creation time
+        manifest["created"] = read_manifest(out)["created"]
+        manifest["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    except (DataError, KeyError):
+        pass
     atomic_write(out / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=1) + "\n"))
     result.manifest = manifest
     result.seconds = time.perf_counter() - started
@@ -514,6 +546,7 @@ class TupleDataset(Dataset):
                         raise DataError(f"{self.root / shard['file']} uses face '{name}' that no face shard holds")
                 self.items.append((shard["file"], row, x, y))
         self._handles: dict[str, Any] = {}
+        self._pid = os.getpid()
 
     def _meta(self, rel: str) -> dict[str, str]:
         path = self.root / rel
@@ -522,6 +555,8 @@ class TupleDataset(Dataset):
         return _read_meta(path)
 
     def _open(self, rel: str):
+        if self._pid != os.getpid():  # a forked DataLoader worker opens its own handles
+            self._handles, self._pid = {}, os.getpid()
         handle = self._handles.get(rel)
         if handle is None:
             handle = self._handles[rel] = safe_open(str(self.root / rel), framework="np")

@@ -73,9 +73,16 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def cascade_for_budget(budget: int, channels: int = 64, scale: int = 4, max_blocks: int = 256) -> CascadeConfig:
-    """The CascadeConfig with ``channels`` whose parameter count is closest to ``budget`` (at least 1 block)."""
+    """The CascadeConfig whose parameter count is closest to ``budget``.
+
+    Width ``channels`` when even one block of it fits the budget, else the widest halving (>= 8) that does;
+    then the number of residual blocks (at least 1) that lands closest to the budget.
+    """
     with torch.device("meta"):
-        base = count_parameters(CascadeSR(CascadeConfig(channels, 0, scale)))
-        per_block = count_parameters(_ResBlock(channels, 0.1))
+        c = channels
+        while c > 8 and count_parameters(CascadeSR(CascadeConfig(c, 1, scale))) > budget:
+            c //= 2
+        base = count_parameters(CascadeSR(CascadeConfig(c, 0, scale)))
+        per_block = count_parameters(_ResBlock(c, 0.1))
     n = max(1, min(max_blocks, round((budget - base) / per_block)))
-    return CascadeConfig(channels=channels, n_blocks=n, scale=scale)
+    return CascadeConfig(channels=c, n_blocks=n, scale=scale)

@@ -111,8 +111,9 @@ def look_masks(
         canvas = _eye_shadow_canvas(geo, look.eye_shadow.extent, look.eye_shadow.gradient, (height, width))
         hard = canvas > 0
         keep_out = _dilate(eyes, 1) | _eye_polygons(geo, (height, width))
+        below = _feather(_below_lids(geo, (height, width)), FEATHER["eyeliner"] * geo.iod)
         allowed = _feather(face * skin_like, sigma * 0.5)  # skin only (the brows are cut out softly below)
-        soft = _feather(canvas, sigma) * allowed * (1.0 - _feather(brows, sigma * 0.5)) * ~keep_out
+        soft = _feather(canvas, sigma) * allowed * (1.0 - _feather(brows, sigma * 0.5)) * (1.0 - below) * ~keep_out
         add("eye_shadow", hard, soft)
 
     if "eyeliner" in active:
@@ -178,9 +179,8 @@ def _smooth_curve(points: np.ndarray, samples: int) -> np.ndarray:
         i = min(int(np.floor(u)), n - 2)
         t = u - i
         p0, p1, p2, p3 = padded[i], padded[i + 1], padded[i + 2], padded[i + 3]
-        out.append(
-            0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
-        )
+        a, b, c = -p0 + p2, 2 * p0 - 5 * p1 + 4 * p2 - p3, -p0 + 3 * p1 - 3 * p2 + p3
+        out.append(p1 + 0.5 * (a * t + b * t**2 + c * t**3))
     return np.array(out)
 
 
@@ -188,6 +188,20 @@ def _eye_polygons(geo: _Geometry, shape: tuple[int, int]) -> np.ndarray:
     canvas = np.zeros(shape, np.uint8)
     for eye in (_RIGHT_EYE, _LEFT_EYE):
         cv2.fillPoly(canvas, [_fixed(geo.pts[eye])], 1, cv2.LINE_8, _SHIFT)
+    return canvas > 0
+
+
+def _below_lids(geo: _Geometry, shape: tuple[int, int]) -> np.ndarray:
+    """Everything below each upper lash line (extended a little past the corners): no eye shadow there."""
+    canvas = np.zeros(shape, np.uint8)
+    for eye in _EYES:
+        outer, inner = geo.pts[eye["outer"]], geo.pts[eye["inner"]]
+        width = float(np.linalg.norm(outer - inner))
+        lid = _smooth_curve(geo.pts[eye["lid"]], 12)
+        ext_outer, ext_inner = outer + 0.3 * (outer - inner), inner + 0.2 * (inner - outer)
+        down = -geo.up * 0.8 * width
+        polygon = np.concatenate([ext_outer[None], lid, np.stack([ext_inner, ext_inner + down, ext_outer + down])])
+        cv2.fillPoly(canvas, [_fixed(polygon)], 1, cv2.LINE_8, _SHIFT)
     return canvas > 0
 
 
@@ -260,7 +274,7 @@ def _eye_shadow_canvas(geo: _Geometry, extent: float, gradient: float, shape: tu
     """
     pts = geo.pts
     canvas = np.zeros(shape, np.float32)
-    n_s, n_t = 24, 16
+    n_s, n_t = 16, 12
     top, bottom = 0.35 + 0.6 * extent, -0.15
     brow_thickness = 0.025 * geo.face_width
     for eye in _EYES:
@@ -331,5 +345,7 @@ def _gloss_highlight(geo: _Geometry, shape: tuple[int, int]) -> np.ndarray:
     centre = 0.55 * pts[66] + 0.45 * pts[57] - 0.1 * major * mouth_width
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
     dx, dy = xx - centre[0], yy - centre[1]
-    r2 = ((dx * major[0] + dy * major[1]) / (0.2 * mouth_width)) ** 2 + ((dx * minor[0] + dy * minor[1]) / (0.28 * lip_height)) ** 2
+    along = (dx * major[0] + dy * major[1]) / (0.2 * mouth_width)
+    across = (dx * minor[0] + dy * minor[1]) / (0.28 * lip_height)
+    r2 = along**2 + across**2
     return (np.clip(1.0 - r2, 0.0, 1.0) ** 2).astype(np.float32)

@@ -21,13 +21,13 @@ from lrmakeup.fileio import atomic_write
 
 
 def look_grid(
-    faces: list[tuple[np.ndarray, np.ndarray]], looks: list, labels: list[str], tile: int = 224, crop: float = 0.8
+    faces: list[tuple[np.ndarray, np.ndarray]], looks: list, labels: list[str], tile: int = 224, crop: float = 0.72
 ) -> np.ndarray:
     """Rows of ``[label, face_1 + look, face_2 + look, ...]`` under a row of the bare faces: (H, W, 3) uint8.
 
     ``faces``: (256x256 crop, landmarks) pairs; ``crop``: the central fraction of each crop shown (the face).
     """
-    label_width, pad = 84, 4
+    label_width, pad = 96, 4
     columns = len(faces)
     width = label_width + columns * (tile + pad) + pad
     height = (len(looks) + 1) * (tile + pad) + pad
@@ -46,10 +46,24 @@ def look_grid(
     for col, (image, _) in enumerate(faces):
         place(image, 0, col)
     for row, (look, label) in enumerate(zip(looks, labels), start=1):
-        draw.text((6, pad + row * (tile + pad) + tile // 2), label, fill="black")
+        y = pad + row * (tile + pad)
+        draw.text((6, y + 6), label, fill="black")
+        _swatches(draw, look, 6, y + 24, label_width - 12)
         for col, (image, landmarks) in enumerate(faces):
             place(render(image, landmarks, look), row, col)
     return np.asarray(canvas)
+
+
+def _swatches(draw: ImageDraw.ImageDraw, look, x: int, y: int, width: int) -> None:
+    """A chip of each active product's colour, with its name and strength."""
+    for name, product in look.products().items():
+        if not product.active:
+            continue
+        strength = getattr(product, "opacity", None)
+        strength = product.coverage if strength is None else strength
+        draw.rectangle((x, y, x + 14, y + 14), fill=tuple(product.color), outline="grey")
+        draw.text((x + 18, y + 2), f"{name.replace('_', ' ')[:8]} {strength:.1f}", fill="black")
+        y += 20
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -86,14 +86,26 @@ def _rgb_to_lab(color: RGB) -> np.ndarray:
 
 def _layer(lab: np.ndarray, alpha: np.ndarray, weight: np.ndarray, color: RGB, pull, keep) -> np.ndarray:
     """One product layer (module docstring): the region's ``weight``-ed mean colour moves to ``color``."""
-    total = float(weight.sum())
-    if total <= 0:
+    box = _bbox(weight)
+    if box is None:
         return lab
-    mean = (lab * weight[:, :, None]).sum(axis=(0, 1)) / total
+    lab_box, weight_box, alpha_box = lab[box], weight[box], alpha[box]
+    mean = np.tensordot(weight_box, lab_box, axes=([0, 1], [0, 1])) / float(weight_box.sum())
     pull = np.asarray(pull, np.float32)
     keep = np.asarray(keep, np.float32)
-    new = lab + pull * (_rgb_to_lab(color) - mean) - (1.0 - keep) * (lab - mean)
-    return lab + alpha[:, :, None] * (new - lab)
+    new = lab_box + pull * (_rgb_to_lab(color) - mean) - (1.0 - keep) * (lab_box - mean)
+    out = lab.copy()
+    out[box] = lab_box + alpha_box[:, :, None] * (new - lab_box)
+    return out
+
+
+def _bbox(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask > 0`` as a pair of slices (None when empty)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def _smooth(lab: np.ndarray, image: np.ndarray, strength: np.ndarray, scale: float) -> np.ndarray:

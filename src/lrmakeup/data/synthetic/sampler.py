@@ -106,8 +106,13 @@ _STYLE = {
 }
 
 
-def sample_look(rng: np.random.Generator, style: str | None = None) -> MakeupLook:
-    """A random plausible look of ``style`` ("natural", "moderate", "dramatic"; None = any of the three)."""
+def sample_look(rng: np.random.Generator | int, style: str | None = None) -> MakeupLook:
+    """A random plausible look of ``style`` ("natural", "moderate", "dramatic"; None = any of the three).
+
+    ``rng``: a numpy Generator (advanced by the call) or an integer seed.
+    """
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
     if style is None:
         style = STYLES[int(rng.integers(len(STYLES)))]
     if style not in _STYLE:
@@ -147,7 +152,9 @@ def sample_look(rng: np.random.Generator, style: str | None = None) -> MakeupLoo
 
     coverage, smoothing = spec["foundation"]
     foundation = Foundation(
-        color=_pick(rng, FOUNDATION_SHADES, _FOUNDATION_FAMILIES), coverage=uniform(coverage), smoothing=uniform(smoothing)
+        color=_pick(rng, FOUNDATION_SHADES, _FOUNDATION_FAMILIES),
+        coverage=uniform(coverage),
+        smoothing=uniform(smoothing),
     )
 
     chance, opacity = spec["brow"]

@@ -1,0 +1,35 @@
+"""``lrmakeup iqa IMAGE...``: the no-reference NIQE↓ of each image (METHOD.md §4), one ``path<TAB>value`` line each.
+
+Every readable image is scored and printed in the order given; an unreadable one (or one too small for a
+96x96 NIQE block) gets one line on stderr (``lrmakeup: error: ...``), and the command exits with code 2 after all
+the others were printed, so one bad file does not hide the scores of the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import InputError
+from ..evaluation.niqe import niqe
+from ..face.io import read_image
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("iqa", help="no-reference image quality: NIQE (lower is better) of each image")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    p.add_argument("--crop-border", type=int, default=0, help="pixels cropped from each side first (default 0)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    failed: list[str] = []
+    for path in args.images:
+        try:
+            value = niqe(read_image(path), crop_border=args.crop_border)
+        except InputError as exc:
+            failed.append(path)
+            print(f"lrmakeup: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            continue
+        print(f"{path}\t{value:.4f}", flush=True)
+    return 2 if failed else 0
