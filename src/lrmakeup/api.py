@@ -7,9 +7,9 @@ low-resolution stage and the estimated priors for inspection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Mapping, Union
 
 import numpy as np
 import torch
@@ -18,11 +18,44 @@ from .checkpoint import load_generator, save_generator
 from .config import Config
 from .errors import InputError
 from .face import FaceAnalysis, FaceAnalyzer, read_image
-from .models import FaceBatch, LRMakeupGenerator, Reference
+from .face.paste import paste_back
+from .models import REGIONS, FaceBatch, LRMakeupGenerator, Reference
 from .models.inputs import to_uint8_image
 from .models.psgan import load_psgan_makeup
 
 ImageLike = Union[str, Path, np.ndarray, FaceAnalysis]
+
+
+@dataclass
+class MakeupControls:
+    """How much makeup, where, and from which reference (all factors in [0, 1]).
+
+    intensity scales every region; ``regions`` scales lips / skin / eyes separately (they multiply).
+    ``references`` takes a region's makeup from its own reference image (partial transfer), e.g.
+    ``{"lips": "red.jpg"}``. ``blend`` interpolates the main reference with a second one:
+    ``(second_reference, t)`` gives (1 - t) of the first and t of the second.
+    Implemented by scaling the warped makeup matrices γ', β' per region (models.generator.Reference).
+    """
+
+    intensity: float = 1.0
+    regions: Mapping[str, float] = field(default_factory=dict)
+    references: Mapping[str, "ImageLike"] = field(default_factory=dict)
+    blend: tuple["ImageLike", float] | None = None
+
+    def validate(self) -> None:
+        values = {"intensity": self.intensity, **{f"{k} intensity": v for k, v in self.regions.items()}}
+        if self.blend is not None:
+            values["blend weight"] = self.blend[1]
+        for name, value in values.items():
+            if not 0.0 <= float(value) <= 1.0:
+                raise InputError(f"{name} must lie in [0, 1], got {value}")
+        for region in (*self.regions, *self.references):
+            if region not in REGIONS:
+                raise InputError(f"unknown region '{region}' (choose from {', '.join(REGIONS)})")
+
+    def scale(self) -> list[float]:
+        """Per-region factors (REGIONS order) from the global and regional intensities."""
+        return [self.intensity * float(self.regions.get(r, 1.0)) for r in REGIONS]
 
 
 @dataclass
@@ -92,13 +125,28 @@ class MakeupTransfer:
     def batch(self, face: FaceAnalysis) -> FaceBatch:
         return FaceBatch.from_arrays(face.image_up, face.masks, face.pos).to(self.device)
 
+    def references(self, reference: FaceAnalysis, controls: MakeupControls,
+                   reference_face: int | None = None) -> list[Reference]:
+        """The generator's reference list for ``controls``: which face gives which region, how strongly."""
+        base = controls.scale()
+        own = [0.0 if r in controls.references else 1.0 for r in REGIONS]  # regions the main reference keeps
+        t = controls.blend[1] if controls.blend is not None else 0.0
+        refs = [(reference, [b * o * (1 - t) for b, o in zip(base, own)])]
+        if controls.blend is not None:
+            refs.append((self.analyze(controls.blend[0], reference_face), [b * o * t for b, o in zip(base, own)]))
+        for region, image in controls.references.items():
+            refs.append((self.analyze(image), [b if r == region else 0.0 for b, r in zip(base, REGIONS)]))
+        return [Reference(self.batch(face), torch.tensor([scale], device=self.device)) for face, scale in refs]
+
     @torch.inference_mode()
     def transfer(self, source: ImageLike, reference: ImageLike, source_face: int | None = None,
-                 reference_face: int | None = None) -> TransferResult:
+                 reference_face: int | None = None, controls: MakeupControls | None = None) -> TransferResult:
         """Transfer the reference's makeup onto the source; both are reduced to 64x64 faces first."""
+        controls = controls or MakeupControls()
+        controls.validate()
         src = self.analyze(source, source_face)
         ref = self.analyze(reference, reference_face)
-        makeup, sr = self.model(self.batch(src), [Reference(self.batch(ref))])
+        makeup, sr = self.model(self.batch(src), self.references(ref, controls, reference_face))
         return TransferResult(
             image=to_uint8_image(sr.image),
             image_lr=to_uint8_image(makeup.image),
@@ -107,6 +155,28 @@ class MakeupTransfer:
             source=src,
             reference=ref,
         )
+
+
+    def transfer_photo(self, photo: np.ndarray, reference: ImageLike, faces: list[int] | None = None,
+                       reference_face: int | None = None, controls: MakeupControls | None = None
+                       ) -> tuple[np.ndarray, list[TransferResult]]:
+        """The full-photo workflow: transfer onto each face in ``faces`` (default: the largest) and blend each
+        256x256 result back into the photo at the face's place. Returns (photo, per-face results)."""
+        ref = self.analyze(reference, reference_face)
+        out, results = photo, []
+        for index in faces or [None]:
+            result = self.transfer(photo, ref, index, reference_face, controls)
+            out = paste_back(out, result.source.crop_box, result.image, result.source.parsing)
+            results.append(result)
+        return out, results
+
+
+def wants_paste_back(photo: np.ndarray, face: FaceAnalysis, output_size: int, fraction: float = 0.9) -> bool:
+    """Whether the full-photo output makes sense: the photo is larger than the model's output and the face
+    crop is only part of it. A small photo (e.g. a 64x64 face) or a photo that is itself a face crop gets
+    the ``output_size`` face instead, which holds more detail than the photo could."""
+    left, _, right, _ = face.crop_box
+    return min(photo.shape[:2]) > output_size and right - left < fraction * min(photo.shape[:2])
 
 
 def import_psgan(psgan_path: str | Path, output: str | Path, config: Config | None = None) -> int:

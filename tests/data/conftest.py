@@ -2,7 +2,8 @@
 
 Faces are cropped like PSGAN does, varied (flip, small rotation, colour shift), given MT label maps drawn from
 their landmarks (``face.parsing.parsing_from_landmarks``), and the "makeup" ones get painted lips and eye
-shadow. One extra source photo holds no face at all (dlib must fail on it).
+shadow. Two extra source photos must be skipped: one holds no face at all (dlib fails on it), one has a label
+map in another label convention.
 """
 
 from __future__ import annotations
@@ -85,20 +86,25 @@ def build_mt(root: Path, photos: dict[str, np.ndarray], analyzer: FaceAnalyzer) 
             Image.fromarray(seg).save(root / "segs" / rel)
             written[rel] = (face, seg)
             names.append(rel)
-        if kind == "non-makeup":  # a photo without a face: dlib fails, prepare must skip it
+        if kind == "non-makeup":
+            # a photo without a face: dlib fails, prepare must skip it
             y, x = np.mgrid[0:CROP, 0:CROP]
             flat = np.stack([x, y, np.full_like(x, 128)], -1).astype(np.uint8)
-            rel = "non-makeup/noface.png"
-            Image.fromarray(flat).save(root / "images" / rel)
-            Image.fromarray(np.zeros((CROP, CROP), np.uint8)).save(root / "segs" / rel)
-            names.append(rel)
+            # a face whose label map uses another convention (skin 4, background 12): prepare must skip it
+            face, seg = written["non-makeup/grace.png"]
+            wrong = np.array([12, 4, 2, 3, 1, 5, 6, 7, 8, 9, 10, 11, 0, 13], np.uint8)[seg]
+            for rel, image, labels in (("non-makeup/noface.png", flat, np.zeros((CROP, CROP), np.uint8)),
+                                       ("non-makeup/grace_badseg.png", face[:, ::-1], wrong[:, ::-1])):
+                Image.fromarray(np.ascontiguousarray(image)).save(root / "images" / rel)
+                Image.fromarray(np.ascontiguousarray(labels)).save(root / "segs" / rel)
+                names.append(rel)
         (root / f"{kind}.txt").write_text("\n".join(names) + "\n")
     return written
 
 
 @pytest.fixture(scope="session")
 def mt_folder(tmp_path_factory, astronaut_rgb, grace_hopper_rgb, face_analyzer) -> Path:
-    """A fresh tiny MT-layout folder: 4 non-makeup photos (one without a face) and 3 makeup photos."""
+    """A fresh tiny MT-layout folder: 5 non-makeup photos (2 to be skipped) and 3 makeup photos."""
     root = tmp_path_factory.mktemp("mt")
     build_mt(root, {"astronaut_rgb": astronaut_rgb, "grace_hopper_rgb": grace_hopper_rgb}, face_analyzer)
     return root

@@ -21,9 +21,10 @@ def mt_copy(mt_folder, tmp_path):
 def test_reads_lists_photos_and_label_maps(mt_folder):
     mt = MTDataset(mt_folder)
     assert [i.name for i in mt.non_makeup] == [
-        "non-makeup/astro.png", "non-makeup/grace.png", "non-makeup/astro_warm.png", "non-makeup/noface.png"]
+        "non-makeup/astro.png", "non-makeup/grace.png", "non-makeup/astro_warm.png", "non-makeup/noface.png",
+        "non-makeup/grace_badseg.png"]
     assert len(mt.makeup) == 3 and all(i.makeup for i in mt.makeup) and not any(i.makeup for i in mt.non_makeup)
-    assert len(mt) == 7
+    assert len(mt) == 8
     image, seg = mt.read("makeup/grace_red.png")
     assert image.dtype == np.uint8 and image.shape == (160, 160, 3)
     assert seg.dtype == np.uint8 and seg.shape == (160, 160)

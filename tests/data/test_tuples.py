@@ -48,7 +48,8 @@ def test_manifest(prepared):
     assert (m["format"], m["version"], m["teacher"], m["seed"]) == ("lrmakeup-tuples", 1, "classic", 0)
     assert m["sizes"] == {"image_size": 64, "input_size": 16, "feature_size": 16}
     assert m["counts"]["train"] == 5 and m["counts"]["test"] == 2
-    assert m["counts"]["skipped_faces"] == 1 and m["skipped_faces"] == ["non-makeup/noface.png"]
+    assert m["counts"]["skipped_faces"] == 2
+    assert m["skipped_faces"] == {"non-makeup/grace_badseg.png": "bad_seg", "non-makeup/noface.png": "no_face"}
     assert m["created"] and len(m["split"]["test_sources"]) == 2
     assert [s["tuples"] for s in m["shards"]["train"]] == [2, 2, 1]
     assert [s["tuples"] for s in m["shards"]["test"]] == [2]
@@ -114,7 +115,7 @@ def test_test_split_is_held_apart_by_source_photo(prepared):
     test_src = {test.names(i)[0] for i in range(len(test))}
     assert train_src and test_src and not train_src & test_src
     assert test_src <= set(manifest["split"]["test_sources"])
-    assert "non-makeup/noface.png" not in train_src | test_src
+    assert not {"non-makeup/noface.png", "non-makeup/grace_badseg.png"} & (train_src | test_src)
 
 
 def test_rerun_skips_finished_work(prepared, mt_folder, capsys):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
-from ..config import load_config
-from ..errors import DataError
+from ..config import Config, load_config
+from ..errors import ConfigError, DataError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training import CONFIG_FILE, train  # torch-heavy: imported only when the command runs
+    from ..training import CONFIG_FILE, TrainingError, train  # torch-heavy: imported only when the command runs
 
     out = Path(args.out)
     data = Path(args.data)
@@ -38,19 +39,30 @@ def run(args: argparse.Namespace) -> int:
     if config_path is None and args.resume and (out / CONFIG_FILE).is_file():
         config_path = out / CONFIG_FILE
     config = load_config(config_path, list(args.overrides))
-    dataset = _open_dataset(data)
-    result = train(config, dataset, out, resume=args.resume, device=args.device, progress=not args.no_progress)
+    dataset = _open_dataset(data, config)
+    try:
+        result = train(config, dataset, out, resume=args.resume, device=args.device, progress=not args.no_progress)
+    except TrainingError as exc:  # not the user's input, not a bug either: say what diverged, exit 1
+        print(f"lrmakeup: error: {exc}", file=sys.stderr)
+        return 1
     if _is_main():
         print(f"trained {result.step} steps; wrote {result.generator_path} and {result.state_path}")
     return 0
 
 
-def _open_dataset(data: Path):
-    try:
-        from ..data.tuples import TupleDataset
-    except ImportError as exc:
-        raise DataError(f"cannot read training tuples: lrmakeup.data.tuples is unavailable ({exc})") from None
-    return TupleDataset(data, split="train")
+def _open_dataset(data: Path, config: Config):
+    """The prepared tuples of ``data``, checked against the model's sizes (heatmaps drawn with its sigma)."""
+    from ..data.tuples import TupleDataset
+
+    dataset = TupleDataset(data, split="train", heatmap_sigma=config.model.prior.heatmap_sigma)
+    model = config.model
+    for name, want in (("image_size", model.image_size), ("input_size", model.input_size),
+                       ("feature_size", model.feature_size)):
+        got = getattr(dataset, name)
+        if got != want:
+            raise ConfigError(f"{data} was prepared with {name} {got} but the model has model.{name}={want} "
+                              "(prepare the data at the model's sizes or change the config)")
+    return dataset
 
 
 def _is_main() -> bool:

@@ -1,7 +1,7 @@
 """The training state file: everything a killed run needs to continue exactly where it stopped.
 
 One file, ``train_state.pt`` in the run folder, written through :func:`lrmakeup.fileio.atomic_write` (a
-temporary file beside it, flushed and fsync'ed, then renamed over the old one): a reader sees the previous
+temporary file beside it, fsync'ed, then renamed over the old one): a reader sees the previous
 complete state or the new complete state, never a partial one. It is read with ``weights_only=True``, so it
 holds only tensors and plain Python values (RNG states are converted accordingly).
 
@@ -66,8 +66,6 @@ def save_state(path: str | Path, state: dict[str, Any]) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
             torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
 
     atomic_write(path, write)
     _fsync_dir(Path(path).parent)

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from lrmakeup.errors import InputError
+from lrmakeup.face.io import check_rgb_image
 from lrmakeup.face.landmarks import check_landmarks
 from lrmakeup.face.parsing import MT, parsing_from_landmarks
 from lrmakeup.data.synthetic.looks import MakeupLook
@@ -62,6 +63,7 @@ def look_masks(
     ``parsing``: optional (H, W) MT label map (lips 7 | 9, skin 1, nose 6, brows 2 | 3, eyes 4 | 5, teeth 8);
     without it one is drawn from the landmarks (:func:`parsing_from_landmarks`).
     """
+    image = check_rgb_image(image)
     height, width = image.shape[:2]
     pts = check_landmarks(landmarks_xy)
     if parsing is None:

@@ -54,6 +54,9 @@ def look_grid(
     return np.asarray(canvas)
 
 
+_SHORT = {"foundation": "base", "blush": "blush", "eye_shadow": "shadow", "eyeliner": "liner", "brow": "brow", "lipstick": "lips"}
+
+
 def _swatches(draw: ImageDraw.ImageDraw, look, x: int, y: int, width: int) -> None:
     """A chip of each active product's colour, with its name and strength."""
     for name, product in look.products().items():
@@ -62,7 +65,7 @@ def _swatches(draw: ImageDraw.ImageDraw, look, x: int, y: int, width: int) -> No
         strength = getattr(product, "opacity", None)
         strength = product.coverage if strength is None else strength
         draw.rectangle((x, y, x + 14, y + 14), fill=tuple(product.color), outline="grey")
-        draw.text((x + 18, y + 2), f"{name.replace('_', ' ')[:8]} {strength:.1f}", fill="black")
+        draw.text((x + 18, y + 2), f"{_SHORT[name]} {strength:.1f}", fill="black")
         y += 20
 
 

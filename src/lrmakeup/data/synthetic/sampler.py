@@ -80,8 +80,8 @@ _FOUNDATION_FAMILIES = ["ivory", "beige", "sand", "honey"]
 # Which shade families each style draws from, and the ranges of the numeric parameters.
 _STYLE = {
     "natural": {
-        "lipstick": (["nude", "pink", "coral"], (0.35, 0.6), (0.0, 0.6)),
-        "eye_shadow": (["brown", "bronze", "gold", "pink", "taupe"], (0.25, 0.45), (0.2, 0.5), (0.5, 0.9)),
+        "lipstick": (["nude", "pink", "coral"], (0.4, 0.65), (0.0, 0.6)),
+        "eye_shadow": (["brown", "bronze", "gold", "pink", "taupe"], (0.3, 0.5), (0.2, 0.5), (0.5, 0.9)),
         "eyeliner": (["brown", "black"], 0.5, (0.3, 0.6), (0.1, 0.35), (0.0, 0.2)),
         "blush": (["pink", "peach", "rose", "coral"], (0.12, 0.25), (0.3, 0.7)),
         "foundation": ((0.1, 0.3), (0.1, 0.3)),

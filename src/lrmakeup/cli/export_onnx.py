@@ -1,0 +1,40 @@
+"""``lrmakeup export-onnx``: a generator checkpoint -> one static-shaped ONNX graph for onnxruntime."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import InputError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export-onnx",
+        help="export a generator checkpoint to ONNX (run it with: transfer --backend onnxruntime)",
+        description="Export the whole generator (makeup transfer + super-resolution) to one ONNX graph at batch 1 "
+        "with one reference. Inputs: source and reference image/masks/pos and region_scale (1, 3); outputs: "
+        "sr_image, lr_image, heatmaps, parsing, gamma, beta. The checkpoint's config and provenance are stored "
+        "in the file's metadata.",
+    )
+    p.add_argument("--checkpoint", required=True, help="lrmakeup checkpoint (.safetensors)")
+    p.add_argument("--output", required=True, help="ONNX file to write (.onnx); written whole or not at all")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 18; 18 or newer)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    if output.suffix.lower() != ".onnx":
+        raise InputError(f"output '{output}' must end in .onnx")
+    if output.is_dir():
+        raise InputError(f"output '{output}' is a folder")
+    if not output.parent.is_dir():
+        raise InputError(f"output folder does not exist: {output.parent}")
+    from ..serving.onnx import DEFAULT_OPSET, export_onnx  # torch.onnx is heavy: only when the command runs
+
+    opset = DEFAULT_OPSET if args.opset is None else args.opset
+    export_onnx(args.checkpoint, output, opset)
+    size = output.stat().st_size / 2**20
+    print(f"wrote {output} ({size:.1f} MiB, opset {opset})")
+    return 0

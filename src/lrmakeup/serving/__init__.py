@@ -1,0 +1,1 @@
+"""Serving: running a trained generator outside the training code (ONNX export, onnxruntime backend)."""

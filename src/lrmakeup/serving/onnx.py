@@ -1,0 +1,322 @@
+"""ONNX export of the whole generator (G_M + G_S) and an onnxruntime backend for the API.
+
+``export_onnx(checkpoint, output)`` writes one ONNX graph (one source face, K references) whose inputs
+are the source's and the references' ``FaceBatch`` tensors plus their per-region scales, and whose outputs are
+x̃_SR, x̃_LR, the estimated priors and the warped makeup matrices:
+
+    inputs   src_image (1, 3, S, S)  src_masks (1, 3, F, F)  src_pos (1, 136, F, F)
+             ref_image (K, 3, S, S)  ref_masks (K, 3, F, F)  ref_pos (K, 136, F, F)  region_scale (K, 3)
+    outputs  sr_image (1, 3, S, S)   lr_image (1, 3, S, S)   heatmaps (1, 68, F, F)  parsing (1, 14, F, F)
+             gamma (1, 1, F, F)      beta (1, 1, F, F)
+
+The reference axis K is the graph's one dynamic dimension (1 <= K <= MAX_REFERENCES): several references'
+warped matrices add up, each scaled per region, as in ``LRMakeupGenerator.warped_matrices``.
+
+The model's own AMM (``models/morph.py``) gathers each region's pixels with ``nonzero()``, whose output size
+depends on the data; the exported graph uses ``masked_region_morph`` instead, the same eq. (3)-(5) as a dense
+softmax over all reference pixels with the logits of pairs in different regions set to -inf (numerically the
+same up to fp rounding; ``dense_morph_reference`` is the same idea for all regions at once).
+
+The checkpoint's config and provenance travel in the file's ``metadata_props``, so ``OnnxGenerator`` rebuilds
+the face analysis at the right sizes and ``onnx_transfer_engine`` gives a ``MakeupTransfer`` that runs the
+graph in onnxruntime instead of PyTorch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import warnings
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import yaml
+from torch import Tensor, nn
+
+from ..checkpoint import load_generator
+from ..config import Config, config_from_dict
+from ..errors import CheckpointError, InputError, LRMakeupError
+from ..fileio import atomic_write
+from ..models import FaceBatch, LRMakeupGenerator, Reference
+from ..models.apply import modulate
+from ..models.generator import MakeupOutput, SROutput
+from ..models.morph import attention_features
+
+FORMAT = "lrmakeup-onnx-v1"
+DEFAULT_OPSET = 18
+MAX_REFERENCES = 8  # upper bound of the dynamic reference axis (memory grows as K x HW² per region)
+INPUT_NAMES = ("src_image", "src_masks", "src_pos", "ref_image", "ref_masks", "ref_pos", "region_scale")
+OUTPUT_NAMES = ("sr_image", "lr_image", "heatmaps", "parsing", "gamma", "beta")
+
+
+def masked_region_morph(
+    src_feat: Tensor, ref_feat: Tensor, src_masks: Tensor, ref_masks: Tensor, values: Tensor,
+    temperature: float, region_scale: Tensor,
+) -> Tensor:
+    """Eq. (3)-(5) with static shapes: ``morph`` without the data-dependent gather, for export.
+
+    src_feat, ref_feat (B, D, HW); src_masks, ref_masks (B, R, H, W) binary and disjoint; values (B, V, H, W);
+    region_scale (B, R). Per region r, the logits of every (source, reference) pair are computed and those of
+    pairs not both in r are set to -inf, so the softmax runs over r's reference pixels only; rows without any
+    partner (source pixel outside r, or r empty in the reference) give NaN there and are zeroed by the final
+    ``where``. One HW x HW matrix per region at a time bounds memory to ~HW² floats. Returns (B, V, H, W).
+    """
+    b, v, h, w = values.shape
+    logits = temperature * torch.einsum("bdi,bdj->bij", src_feat.float(), ref_feat.float())  # (B, HW, HW)
+    vals = values.flatten(2).transpose(1, 2).float()  # (B, HW, V)
+    src_m = src_masks.flatten(2) > 0.5  # (B, R, HW)
+    ref_m = ref_masks.flatten(2) > 0.5
+    out = vals.new_zeros(b, h * w, v)
+    for r in range(src_masks.shape[1]):
+        same = src_m[:, r, :, None] & ref_m[:, r, None, :]  # (B, HW, HW) pairs inside region r
+        a = torch.softmax(logits.masked_fill(~same, float("-inf")), dim=-1)
+        a = torch.where(same, a, torch.zeros_like(a))  # no partner: NaN row -> 0, as morph() skips it
+        out = out + (a @ vals) * region_scale[:, r, None, None].float()
+    return out.transpose(1, 2).reshape(b, v, h, w).to(values.dtype)
+
+
+class ExportableGenerator(nn.Module):
+    """``LRMakeupGenerator.forward`` on flat tensors (one source, K references), with the static-shaped AMM.
+
+    Shares (does not copy) the generator's modules; see the module docstring for inputs and outputs.
+    """
+
+    def __init__(self, generator: LRMakeupGenerator):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, src_image: Tensor, src_masks: Tensor, src_pos: Tensor, ref_image: Tensor, ref_masks: Tensor,
+                ref_pos: Tensor, region_scale: Tensor) -> tuple[Tensor, ...]:
+        g = self.generator
+        mk = g.cfg.makeup
+        k = ref_image.shape[0]  # references, each warped onto the one source; their matrices add up
+        v_x = g.apply_net.encode(src_image)
+        v_y, gamma, beta = g.distill(ref_image)
+        src_feat = attention_features(v_x, src_pos, mk.visual_weight)
+        warped = masked_region_morph(
+            src_feat.expand(k, -1, -1), attention_features(v_y, ref_pos, mk.visual_weight),
+            src_masks.expand(k, -1, -1, -1), ref_masks, torch.cat([gamma, beta], 1), mk.temperature, region_scale,
+        ).sum(0, keepdim=True)
+        gamma_w, beta_w = warped[:, :1], warped[:, 1:]
+        lr_image, m = g.apply_net.decode(modulate(v_x, gamma_w, beta_w))
+        if not g.cfg.sr.makeup_prior:  # the ablation, as LRMakeupGenerator.makeup
+            m = g.apply_net.blocks_after[0](v_x)
+        sr = g.super_resolve(lr_image, m)
+        return sr.image, lr_image, sr.heatmaps, sr.parsing, gamma_w, beta_w
+
+
+def example_inputs(config: Config, seed: int = 0, references: int = 2) -> tuple[Tensor, ...]:
+    """Inputs of the right shapes (random images, disjoint masks, unit-norm pos) to trace the graph: one source
+    and ``references`` references (2 by default, so that tracing does not specialise the reference axis to 1)."""
+    s, f = config.model.image_size, config.model.feature_size
+    g = torch.Generator().manual_seed(seed)
+    masks = torch.zeros(1, 3, f, f)
+    masks[:, 0, f // 2:, :] = 1
+    masks[:, 1, : f // 4, :] = 1
+    masks[:, 2, f // 4: f // 2, :] = 1
+    pos = torch.randn(1, 136, f, f, generator=g)
+    pos = pos / pos.norm(dim=1, keepdim=True)
+    image = torch.rand(1, 3, s, s, generator=g) * 2 - 1
+    k = references
+    # Distinct tensors for source and reference: the exporter merges inputs that alias the same storage.
+    return (image, masks, pos, image.flip(-1).repeat(k, 1, 1, 1), masks.repeat(k, 1, 1, 1),
+            pos.roll(1, 1).repeat(k, 1, 1, 1), torch.ones(k, 3))
+
+
+def export_onnx(checkpoint: str | Path, output: str | Path, opset: int = DEFAULT_OPSET) -> dict[str, str]:
+    """Export the generator of ``checkpoint`` to ``output`` (written atomically). Returns the metadata stored."""
+    _require("onnx", "onnx")  # fail early, with a clear message, when the exporter's dependencies are missing
+    _require("onnxscript", "onnxscript")
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise InputError(f"cannot write {output}: folder {output.parent} does not exist")
+    if opset < 18:
+        raise InputError(f"--opset {opset} is not supported: the exporter needs opset 18 or newer")
+    model, config, provenance = load_generator(checkpoint, "cpu")
+    module = ExportableGenerator(model).eval()
+    inputs = example_inputs(config)
+    with torch.no_grad(), warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            module, inputs, dynamo=True, opset_version=opset, input_names=list(INPUT_NAMES),
+            output_names=list(OUTPUT_NAMES), external_data=False, verbose=False, dynamic_shapes=_dynamic_shapes(),
+        )
+    proto = program.model_proto
+    metadata = {
+        "format": FORMAT,
+        "config": config.to_yaml(),
+        "provenance": json.dumps(provenance),
+        "source_checkpoint": Path(checkpoint).name,
+        "source_sha256": _sha256(checkpoint),
+        "torch_version": torch.__version__,
+        "opset": str(opset),
+        "inputs": ",".join(INPUT_NAMES),
+        "outputs": ",".join(OUTPUT_NAMES),
+    }
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        proto.metadata_props.add(key=key, value=value)
+    proto.producer_name, proto.doc_string = "lrmakeup", "lrmakeup generator (G_M + G_S), batch 1, one reference"
+    data = proto.SerializeToString()  # the whole file in memory: atomic_write then only renames a full file
+    atomic_write(output, lambda tmp: Path(tmp).write_bytes(data))
+    return metadata
+
+
+def _dynamic_shapes() -> tuple:
+    """Everything static except the number of references K (axis 0 of the ref_* inputs and region_scale)."""
+    refs = torch.export.Dim("references", min=1, max=MAX_REFERENCES)
+    return (None, None, None, {0: refs}, {0: refs}, {0: refs}, {0: refs})
+
+
+def read_onnx_metadata(path: str | Path) -> tuple[Config, dict[str, Any], dict[str, str]]:
+    """(config, provenance, all metadata) of an exported file; CheckpointError when it is not one."""
+    onnx = _require("onnx", "onnx")
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"ONNX model not found: {path}")
+    try:
+        proto = onnx.load_model(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises several unrelated types on garbage
+        raise CheckpointError(f"{path} is not a readable ONNX model ({' '.join(str(exc).split())[:200]})") from None
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an lrmakeup ONNX export (format {meta.get('format')!r})")
+    try:
+        config = config_from_dict(yaml.safe_load(meta["config"]))
+        provenance = json.loads(meta.get("provenance", "{}"))
+    except (KeyError, yaml.YAMLError, json.JSONDecodeError, LRMakeupError) as exc:
+        raise CheckpointError(f"{path} carries an invalid config: {exc}") from None
+    return config, provenance, meta
+
+
+@dataclass
+class OnnxOutput:
+    sr_image: Tensor  # x̃_SR (B, 3, S, S)
+    lr_image: Tensor  # x̃_LR (B, 3, S, S)
+    heatmaps: Tensor  # (B, 68, F, F)
+    parsing: Tensor  # (B, 14, F, F) logits
+    gamma: Tensor  # γ' (B, 1, F, F)
+    beta: Tensor  # β' (B, 1, F, F)
+
+
+class OnnxGenerator:
+    """An exported generator run by onnxruntime, with the call contract ``MakeupTransfer`` uses.
+
+    ``gen(src, refs)`` -> (MakeupOutput, SROutput) like ``LRMakeupGenerator.forward`` (refs: a FaceBatch or
+    a list of ``Reference``; ``MakeupOutput.m`` is None: the graph does not output it); ``gen.run(src, refs)``
+    returns all the graph's outputs. Batches larger than 1 run face by face (the graph has one source).
+    """
+
+    def __init__(self, path: str | Path, device: str | torch.device = "cpu", threads: int | None = None):
+        self.path = Path(path)
+        self.config, self.provenance, self.metadata = read_onnx_metadata(self.path)
+        self._threads = threads
+        self._session = None
+        self.device = torch.device("cpu")
+        self.to(device)
+
+    # --- the parts of the nn.Module interface MakeupTransfer touches ---------------------------------------
+    def to(self, device: str | torch.device) -> "OnnxGenerator":
+        device = torch.device(device)
+        if self._session is None or device != self.device:
+            self._session = self._make_session(device)
+            self.device = device
+        return self
+
+    def eval(self) -> "OnnxGenerator":
+        return self
+
+    def _make_session(self, device: torch.device):
+        ort = _require("onnxruntime", "onnxruntime")
+        if device.type == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise InputError("this onnxruntime has no CUDA support (install onnxruntime-gpu) or use --device cpu")
+            providers = [("CUDAExecutionProvider", {"device_id": device.index or 0}), "CPUExecutionProvider"]
+        elif device.type == "cpu":
+            providers = ["CPUExecutionProvider"]
+        else:
+            raise InputError(f"unsupported device '{device}' for onnxruntime (use cpu or cuda)")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+        try:
+            return ort.InferenceSession(str(self.path), options, providers=providers)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
+            raise CheckpointError(f"onnxruntime cannot load {self.path}: {' '.join(str(exc).split())[:200]}") from None
+
+    # --- inference --------------------------------------------------------------------------------------------
+    def run(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference]) -> OnnxOutput:
+        """G_S(G_M(src, refs)) for B source faces, face by face (the graph is static at one source).
+
+        Each reference holds B faces or one face (used for every source); up to MAX_REFERENCES references,
+        whose warped matrices add up, each scaled per region by its ``region_scale`` (B or 1, 3) (None: 1).
+        """
+        if isinstance(refs, FaceBatch):
+            refs = [Reference(refs)]
+        b = src.batch_size
+        if not 1 <= len(refs) <= MAX_REFERENCES:
+            raise InputError(f"the ONNX backend takes 1 to {MAX_REFERENCES} references, got {len(refs)}")
+        for ref in refs:
+            if ref.face.batch_size not in (1, b):
+                raise InputError(f"a reference of {ref.face.batch_size} faces for {b} source faces")
+        outs = []
+        for i in range(b):
+            faces = FaceBatch.cat([ref.face[i if ref.face.batch_size > 1 else 0] for ref in refs])
+            scale = torch.cat([_scale_row(ref.region_scale, i) for ref in refs])
+            s = src[i]
+            feed = dict(zip(INPUT_NAMES, (s.image, s.masks, s.pos, faces.image, faces.masks, faces.pos, scale)))
+            outs.append(self._session.run(list(OUTPUT_NAMES), {k: _numpy(v) for k, v in feed.items()}))
+        return OnnxOutput(*(torch.cat([torch.from_numpy(o[k]) for o in outs]).to(self.device)
+                            for k in range(len(OUTPUT_NAMES))))
+
+    def __call__(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference]) -> tuple[MakeupOutput, SROutput]:
+        """Like ``LRMakeupGenerator.forward``; ``MakeupOutput.m`` is None (the graph does not output m)."""
+        o = self.run(src, refs)
+        return MakeupOutput(o.lr_image, None, o.gamma, o.beta), SROutput(o.sr_image, o.heatmaps, o.parsing)
+
+
+def _scale_row(region_scale: Tensor | None, i: int) -> Tensor:
+    if region_scale is None:
+        return torch.ones(1, 3)
+    return region_scale[i if region_scale.shape[0] > 1 else 0].reshape(1, 3)
+
+
+def _numpy(t: Tensor):
+    return t.detach().to("cpu", torch.float32).contiguous().numpy()
+
+
+def onnx_transfer_engine(path: str | Path, device: str = "cpu", analyzer=None):
+    """A ``MakeupTransfer`` whose generator is the exported graph at ``path`` run by onnxruntime."""
+    from ..api import MakeupTransfer, resolve_device
+
+    dev = resolve_device(device)
+    gen = OnnxGenerator(path, dev)
+    return MakeupTransfer(gen, gen.config, dev, gen.provenance, analyzer)
+
+
+def _require(module: str, package: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise InputError(f"the ONNX backend needs the '{package}' package (pip install {package})") from None
+
+
+def _sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fp:
+        for chunk in iter(lambda: fp.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+__all__ = [
+    "DEFAULT_OPSET", "ExportableGenerator", "OnnxGenerator", "OnnxOutput", "export_onnx", "masked_region_morph",
+    "onnx_transfer_engine", "read_onnx_metadata",
+]
