@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -150,6 +152,10 @@ def test_interrupted_write_leaves_old_file(exported, tmp_path, monkeypatch):
         real_write(self, data[: len(data) // 2])
         raise KeyboardInterrupt
 
+    import onnx
+
+    tiny_graph = SimpleNamespace(model_proto=onnx.ModelProto())  # skip the slow exporter: only the write matters
+    monkeypatch.setattr(torch.onnx, "export", lambda *args, **kwargs: tiny_graph)
     monkeypatch.setattr(Path, "write_bytes", write_half_then_fail)
     with pytest.raises(KeyboardInterrupt):
         export_onnx(ckpt, out)
