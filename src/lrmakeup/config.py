@@ -95,6 +95,9 @@ class LossConfig:
     hist_skin: float = 0.1
     hist_eyes: float = 1.0
     vgg_weights: str = "imagenet"  # "imagenet" (torchvision's official file) or "random" (explicit choice)
+    # added with the trainer: which image eq. (15) histogram-matches to the reference's regions:
+    # "output" = G_M(x, y) itself (PSGAN's code), "source" = x (BeautyGAN's HM(x, y))
+    makeup_match: str = "output"
 
 
 @dataclass

@@ -7,16 +7,14 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnxscript")
 
-import lrmakeup.cli as cli  # noqa: E402
-from lrmakeup.checkpoint import save_generator  # noqa: E402
-from lrmakeup.cli import export_onnx as export_cmd  # noqa: E402
-from lrmakeup.config import builtin_config_path, load_config  # noqa: E402
-from lrmakeup.errors import CheckpointError, InputError  # noqa: E402
-from lrmakeup.models import FaceBatch, LRMakeupGenerator, Reference  # noqa: E402
-from lrmakeup.serving.onnx import OnnxGenerator, export_onnx, read_onnx_metadata  # noqa: E402
+from lrmakeup import cli
+from lrmakeup.checkpoint import save_generator
+from lrmakeup.cli import export_onnx as export_cmd
+from lrmakeup.config import builtin_config_path, load_config
+from lrmakeup.errors import CheckpointError, InputError
+from lrmakeup.models import FaceBatch, LRMakeupGenerator, Reference
+from lrmakeup.serving.onnx import OnnxGenerator, export_onnx, read_onnx_metadata
 
 TOL = 1e-3  # on [-1, 1] images
 
@@ -142,7 +140,7 @@ def test_interrupted_write_leaves_old_file(exported, tmp_path, monkeypatch):
     """A failure while the file is written leaves the previous export untouched and no temporary file."""
     from pathlib import Path
 
-    model, config, path, _ = exported
+    _, _, path, _ = exported
     ckpt = path.with_suffix(".safetensors")
     out = tmp_path / "model.onnx"
     out.write_bytes(b"previous export")

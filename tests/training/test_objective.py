@@ -55,7 +55,8 @@ def test_linear_schedule():
         sched.step()
     assert lrs == [1.0] * 5 + [1.0, 0.8, 0.6, 0.4, 0.2]
     cfg.scheduler = "none"
-    assert make_scheduler(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), cfg, 10).lr_lambdas[0](9) == 1.0
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    assert make_scheduler(opt, cfg, 10).lr_lambdas[0](9) == 1.0
 
 
 def test_sampler_resumes_the_same_permutation_and_splits_ranks():
@@ -68,3 +69,38 @@ def test_sampler_resumes_the_same_permutation_and_splits_ranks():
     assert list(s) != full and sorted(s) == data  # a new permutation each epoch
     ranks = [ResumableSampler(data, 2, r, seed=3) for r in (0, 1)]
     assert sorted(list(ranks[0]) + list(ranks[1])) == data
+
+
+def test_init_makeup_modules_from_a_checkpoint(make_config, tuples, tmp_path):
+    """train.init_psgan with an lrmakeup .safetensors loads G_M (distill, apply) only; G_S keeps its init."""
+    from lrmakeup.checkpoint import save_generator
+    from lrmakeup.errors import CheckpointError
+
+    cfg = make_config()
+    torch.manual_seed(123)
+    donor = LRMakeupGenerator(cfg.model)
+    save_generator(tmp_path / "donor.safetensors", donor, cfg)
+    trainer = Trainer(make_config(f"train.init_psgan={tmp_path / 'donor.safetensors'}"), tuples(2), tmp_path / "run",
+                      progress=False)
+    ours, theirs = trainer.generator.state_dict(), donor.state_dict()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours if k.startswith(("distill.", "apply_net.")))
+    assert not torch.equal(ours["sr.out.weight"], theirs["sr.out.weight"])
+    assert "donor.safetensors" in trainer.init_note
+    with pytest.raises(CheckpointError, match="init_psgan: file not found"):
+        Trainer(make_config("train.init_psgan=/nonexistent/G.pth"), tuples(2), tmp_path / "run2", progress=False)
+
+
+def test_makeup_loss_matches_output_or_source(make_config, tuples):
+    """loss.makeup_match: eq. (15) histogram-matches G_M(x, y) itself (PSGAN) or the source x (BeautyGAN)."""
+    from lrmakeup.training.objective import Discriminators, generator_terms
+
+    cfg = make_config("loss.per_makeup=0", "loss.per_sr=0")
+    torch.manual_seed(0)
+    g, d = LRMakeupGenerator(cfg.model), Discriminators(cfg)
+    b = TrainingBatch.from_items(default_collate([tuples(2)[0]]), torch.device("cpu"))
+    with torch.no_grad():
+        out = GeneratorPass(g)(b.x, b.y)
+        psgan = generator_terms(out, b, d, None, cfg.loss)["make_makeup"]
+        cfg.loss.makeup_match = "source"
+        beautygan = generator_terms(out, b, d, None, cfg.loss)["make_makeup"]
+    assert torch.isfinite(psgan) and torch.isfinite(beautygan) and not torch.isclose(psgan, beautygan)

@@ -88,7 +88,7 @@ def test_train_and_resume_on_prepared_tuples(main, prepared, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["train", "--config", str(builtin_config_path("tiny")), "--data", str(prepared), "--out", str(run),
             "--no-progress"]
-    overrides = ["loss.vgg_weights=random", "train.image_every=1"]
+    overrides = ["loss.per_makeup=0", "loss.per_sr=0", "train.image_every=1"]
     assert main([*args, *overrides, "train.max_steps=1"]) == 0, capsys.readouterr().err
     assert "trained 1 steps" in capsys.readouterr().out
     assert main([*args, *overrides, "train.max_steps=2"]) == 2  # the folder holds a run: --resume is required
@@ -102,3 +102,18 @@ def test_train_and_resume_on_prepared_tuples(main, prepared, tmp_path, capsys):
 def test_data_prepared_at_other_sizes_is_refused(main, prepared, tmp_path, capsys):
     err = _bad(main, ["train", "--data", str(prepared), "--out", str(tmp_path / "run")], capsys)  # paper sizes
     assert "prepared with image_size 64 but the model has model.image_size=256" in err
+
+
+def test_nan_loss_is_one_line_and_exit_1(main, prepared, tmp_path, capsys, monkeypatch):
+    import torch
+
+    from lrmakeup.config import builtin_config_path
+    from lrmakeup.training import objective
+
+    monkeypatch.setattr(objective, "sr_mse_loss", lambda *a, **k: torch.tensor(float("inf")))
+    code = main(["train", "--config", str(builtin_config_path("tiny")), "--data", str(prepared), "--out",
+                 str(tmp_path / "run"), "--no-progress", "loss.vgg_weights=random"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[-1].startswith("lrmakeup: error: training stopped: loss term 'mse_sr' (eq. (18)) is inf at step 1")
+    assert len([line for line in err if line.startswith("lrmakeup: error")]) == 1

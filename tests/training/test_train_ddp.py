@@ -17,7 +17,7 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           str(WORKER), str(run), "train.max_steps=3"]
+           str(WORKER), str(run), "train.max_steps=3", "loss.per_makeup=0", "loss.per_sr=0"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 

@@ -56,7 +56,8 @@ class TinyTuples(Dataset):
         item["target"] = (faces["x"] * (1 - 0.5 * region) + 0.5 * region * faces["y"] + detail).clamp(-1, 1)
         yy, xx = torch.meshgrid(torch.arange(FEAT).float(), torch.arange(FEAT).float(), indexing="ij")
         centres = torch.rand(68, 2, generator=g) * FEAT
-        item["heatmaps"] = torch.exp(-((yy - centres[:, :1, None]) ** 2 + (xx - centres[:, 1:, None]) ** 2) / (2 * 1.5**2))
+        d2 = (yy - centres[:, :1, None]) ** 2 + (xx - centres[:, 1:, None]) ** 2
+        item["heatmaps"] = torch.exp(-d2 / (2 * 1.5**2))
         parsing = torch.zeros(FEAT, FEAT, dtype=torch.long)
         masks = item["x_masks"]
         parsing[masks[1] > 0] = 1

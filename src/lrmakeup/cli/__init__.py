@@ -11,9 +11,9 @@ import sys
 import traceback
 
 from ..errors import InputError, LRMakeupError
-from . import demo, evaluate, import_psgan, iqa, make_benchmark, prepare, train, transfer
+from . import demo, evaluate, export_onnx, import_psgan, iqa, make_benchmark, prepare, serve, train, transfer
 
-COMMANDS = (transfer, demo, import_psgan, prepare, train, make_benchmark, evaluate, iqa)
+COMMANDS = (transfer, demo, import_psgan, prepare, train, make_benchmark, evaluate, iqa, export_onnx, serve)
 
 
 class _Parser(argparse.ArgumentParser):

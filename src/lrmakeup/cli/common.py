@@ -13,11 +13,20 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", help="lrmakeup checkpoint (.safetensors); default: untrained paper-size model")
+    p.add_argument("--checkpoint", help="lrmakeup checkpoint (.safetensors), or with --backend onnxruntime an "
+                   "exported .onnx; default: untrained paper-size model")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="run the generator in PyTorch (default) or onnxruntime (a model from `lrmakeup export-onnx`)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
 
 
 def load_model(args: argparse.Namespace) -> MakeupTransfer:
+    if args.backend == "onnxruntime":
+        if not args.checkpoint:
+            raise InputError("--backend onnxruntime needs --checkpoint MODEL.onnx (made by `lrmakeup export-onnx`)")
+        from ..serving.onnx import onnx_transfer_engine  # onnxruntime is imported only when asked for
+
+        return onnx_transfer_engine(args.checkpoint, device=args.device)
     if args.checkpoint:
         return MakeupTransfer.from_checkpoint(args.checkpoint, device=args.device)
     print("lrmakeup: note: no --checkpoint given: using a randomly initialised (UNTRAINED) paper-size model; "

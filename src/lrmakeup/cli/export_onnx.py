@@ -31,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"output '{output}' is a folder")
     if not output.parent.is_dir():
         raise InputError(f"output folder does not exist: {output.parent}")
-    from ..serving.onnx import DEFAULT_OPSET, export_onnx  # torch.onnx is heavy: only when the command runs
+    from ..serving.onnx import (  # torch.onnx is heavy: only when the command runs
+        DEFAULT_OPSET,
+        export_onnx,
+    )
 
     opset = DEFAULT_OPSET if args.opset is None else args.opset
     export_onnx(args.checkpoint, output, opset)

@@ -17,7 +17,8 @@ from ..errors import ConfigError, DataError
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the model on prepared training tuples",
-                       description="Train G_M + G_S with D_X, D_Y, D_S. Defaults reproduce the paper.")
+                       description="Train G_M + G_S with D_X, D_Y, D_S. Defaults reproduce the paper. "
+                       "Options come first, then any number of key=value config overrides.")
     p.add_argument("--config", help="YAML config (default: the paper's; with --resume: the run's config.yaml)")
     p.add_argument("--data", required=True, help="folder of prepared training tuples")
     p.add_argument("--out", required=True, help="run folder: config, checkpoints, logs")
@@ -29,7 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training import CONFIG_FILE, TrainingError, train  # torch-heavy: imported only when the command runs
+    from ..training import (  # torch-heavy: imported only when the command runs
+        CONFIG_FILE,
+        TrainingError,
+        train,
+    )
 
     out = Path(args.out)
     data = Path(args.data)

@@ -501,10 +501,22 @@ def read_manifest(prepared_dir: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
-def _to_signed(image: np.ndarray) -> torch.Tensor:
+def to_signed(image: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 -> (3, H, W) float32 in [-1, 1]."""
     chw = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)  # numpy: no torch threads in workers
     return torch.from_numpy(chw / np.float32(127.5) - np.float32(1.0))
+
+
+def face_tensors(rec: dict[str, np.ndarray], prefix: str, image_size: int) -> dict[str, torch.Tensor]:
+    """One face's model inputs from a stored ``face_record``: ``{prefix}_image/_masks/_pos/_masks_full``."""
+    masks = rec["masks"].astype(np.float32)
+    full = np.unpackbits(rec["masks_full"], axis=-1, count=image_size).astype(np.float32)
+    return {
+        f"{prefix}_image": to_signed(resize_bicubic(rec["image_lr"], image_size)),
+        f"{prefix}_masks": torch.from_numpy(masks),
+        f"{prefix}_pos": torch.from_numpy(position_features(rec["landmarks_lr"], masks, image_size)),
+        f"{prefix}_masks_full": torch.from_numpy(full),
+    }
 
 
 class TupleDataset(Dataset):
@@ -574,26 +586,16 @@ class TupleDataset(Dataset):
         return {key: f.get_slice(key)[row] for key in ("image_lr", "landmarks_lr", "landmarks_hr", "parsing",
                                                          "masks", "masks_full")}
 
-    def _face_tensors(self, rec: dict[str, np.ndarray], prefix: str) -> dict[str, torch.Tensor]:
-        masks = rec["masks"].astype(np.float32)
-        full = np.unpackbits(rec["masks_full"], axis=-1, count=self.image_size).astype(np.float32)
-        return {
-            f"{prefix}_image": _to_signed(resize_bicubic(rec["image_lr"], self.image_size)),
-            f"{prefix}_masks": torch.from_numpy(masks),
-            f"{prefix}_pos": torch.from_numpy(position_features(rec["landmarks_lr"], masks, self.image_size)),
-            f"{prefix}_masks_full": torch.from_numpy(full),
-        }
-
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rel, row, x_name, y_name = self.items[index]
         x, y = self.face(x_name), self.face(y_name)
         target = self._open(rel).get_slice("target")[row]
-        item = {**self._face_tensors(x, "x"), **self._face_tensors(y, "y")}
-        item["target"] = _to_signed(target)
+        item = {**face_tensors(x, "x", self.image_size), **face_tensors(y, "y", self.image_size)}
+        item["target"] = to_signed(target)
         item["heatmaps"] = torch.from_numpy(
             landmark_heatmaps(x["landmarks_hr"], self.feature_size, self.heatmap_sigma, self.image_size))
         item["parsing"] = torch.from_numpy(nearest_resize(x["parsing"], self.feature_size).astype(np.int64))
-        item["x_lr"] = _to_signed(x["image_lr"])
+        item["x_lr"] = to_signed(x["image_lr"])
         return item
 
     def names(self, index: int) -> tuple[str, str]:

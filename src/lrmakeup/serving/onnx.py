@@ -28,10 +28,11 @@ import hashlib
 import io
 import json
 import warnings
+from collections.abc import Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import yaml
@@ -160,7 +161,8 @@ def export_onnx(checkpoint: str | Path, output: str | Path, opset: int = DEFAULT
     del proto.metadata_props[:]
     for key, value in metadata.items():
         proto.metadata_props.add(key=key, value=value)
-    proto.producer_name, proto.doc_string = "lrmakeup", "lrmakeup generator (G_M + G_S), batch 1, one reference"
+    proto.producer_name = "lrmakeup"
+    proto.doc_string = f"lrmakeup generator (G_M + G_S): one source face, 1 to {MAX_REFERENCES} references"
     data = proto.SerializeToString()  # the whole file in memory: atomic_write then only renames a full file
     atomic_write(output, lambda tmp: Path(tmp).write_bytes(data))
     return metadata
@@ -220,14 +222,14 @@ class OnnxGenerator:
         self.to(device)
 
     # --- the parts of the nn.Module interface MakeupTransfer touches ---------------------------------------
-    def to(self, device: str | torch.device) -> "OnnxGenerator":
+    def to(self, device: str | torch.device) -> OnnxGenerator:
         device = torch.device(device)
         if self._session is None or device != self.device:
             self._session = self._make_session(device)
             self.device = device
         return self
 
-    def eval(self) -> "OnnxGenerator":
+    def eval(self) -> OnnxGenerator:
         return self
 
     def _make_session(self, device: torch.device):

@@ -6,9 +6,22 @@
 - :mod:`.distributed`: torchrun / DDP set-up; :mod:`.monitor`: progress, metrics, images, loss curve.
 """
 
-from .objective import EQUATIONS, Discriminators, GeneratedImages, GeneratorPass, TrainingBatch
+from .objective import (
+    EQUATIONS,
+    Discriminators,
+    GeneratedImages,
+    GeneratorPass,
+    TrainingBatch,
+)
 from .state import STATE_FILE, load_state
-from .trainer import CONFIG_FILE, GENERATOR_FILE, Trainer, TrainingError, TrainResult, load_run_config, train
+from .trainer import (
+    CONFIG_FILE,
+    GENERATOR_FILE,
+    Trainer,
+    TrainingError,
+    TrainResult,
+    train,
+)
 
 __all__ = [
     "CONFIG_FILE",
@@ -22,7 +35,6 @@ __all__ = [
     "Trainer",
     "TrainingBatch",
     "TrainingError",
-    "load_run_config",
     "load_state",
     "train",
 ]

@@ -5,7 +5,7 @@
 - TensorBoard scalars and image grids under ``tensorboard/``;
 - ``images/step_XXXXXXX.png``: the grid of one training sample (x, y, x̃_LR, x̃_SR, x̃_HR, Σ heatmaps,
   parsing argmax in colour);
-- ``loss_curve.png`` at the end (matplotlib, Agg).
+- ``loss_curve.png`` at the end (matplotlib's Agg renderer, no pyplot).
 
 Every file is written atomically (``metrics.jsonl`` is appended line by line and trimmed on resume).
 """
@@ -87,18 +87,15 @@ def plot_loss_curves(records: list[dict[str, Any]], path: str | Path) -> bool:
     """Every logged term against the step (log scale), one panel for D and one for G; False when no data."""
     if not records:
         return False
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: renders with Agg, touches no global backend state
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    from .objective import EQUATIONS
+    from .objective import EQUATIONS, G_TERMS
 
     steps = [r["step"] for r in records]
     fig = Figure(figsize=(11, 4.5), dpi=100)
     for i, (title, names) in enumerate((
         ("discriminators", ("loss_D", "d_adv_makeup", "d_adv_sr")),
-        ("generator", ("loss_G", "adv_makeup", "adv_sr", "per_makeup", "per_sr", "cyc_makeup", "make_makeup", "mse_sr")),
+        ("generator", ("loss_G", *G_TERMS)),
     )):
         ax = fig.add_subplot(1, 2, i + 1)
         for name in names:
@@ -175,8 +172,7 @@ class Monitor:
         if self.bar is not None:
             self.bar.set_postfix({"G": f"{values.get('loss_G', math.nan):.4g}",
                                   "D": f"{values.get('loss_D', math.nan):.3g}",
-                                  "mse_sr": f"{values.get('mse_sr', math.nan):.4g}",
-                                  "it/s": f"{rate:.2f}"}, refresh=False)
+                                  "mse_sr": f"{values.get('mse_sr', math.nan):.4g}"}, refresh=False)
 
     def images(self, step: int, grid: Tensor) -> None:
         if not self.active:

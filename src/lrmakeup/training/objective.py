@@ -16,8 +16,10 @@ Generator step, eq. (20) as corrected in METHOD §2 (the generator's own adversa
 - ``per_sr`` eq. (12): ``G_S(x̃_LR, m)`` vs ``x̃_HR``;
 - ``cyc_makeup`` eq. (14): ``G_M(G_M(x, y), x) ≈ x`` and ``G_M(G_M(y, x), y) ≈ y`` (the cycled source keeps
   its own masks and position features: the geometry of a face does not change with its makeup);
-- ``make_makeup`` eq. (15): ``G_M(x, y)``'s regions histogram-matched to ``y``'s and ``G_M(y, x)``'s to
-  ``x``'s, with the full-resolution region masks;
+- ``make_makeup`` eq. (15): ``G_M(x, y)`` vs its regions histogram-matched to ``y``'s, and ``G_M(y, x)`` vs
+  its regions matched to ``x``'s, with the full-resolution region masks. What is matched is a choice
+  (``loss.makeup_match``): "output" matches the generated image itself (PSGAN's code, the default), "source"
+  matches the source photo (BeautyGAN's ``HM(x, y)``; METHOD §2 words it this way);
 - ``mse_sr`` eq. (18): ``G_S(x̃_LR, m)`` vs ``x̃_HR`` plus ``λ_p`` times the prior error (heatmaps, parsing).
 
 SR is trained on the ``x → y`` direction only: the teacher's ``x̃_HR`` is ``x`` wearing ``y``'s makeup.
@@ -32,7 +34,14 @@ import torch
 from torch import Tensor, nn
 
 from ..config import Config, LossConfig
-from ..losses import cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss, makeup_loss, perceptual_loss, sr_mse_loss
+from ..losses import (
+    cycle_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+    makeup_loss,
+    perceptual_loss,
+    sr_mse_loss,
+)
 from ..models import FaceBatch, LRMakeupGenerator, PatchDiscriminator
 
 EQUATIONS = {
@@ -181,9 +190,10 @@ def generator_terms(
             raise ValueError("the cycle term needs the cycled images (GeneratorPass(cycle=True))")
         terms["cyc_makeup"] = cycle_loss(out.xyx, x) + cycle_loss(out.yxy, y)
     if cfg.make_makeup:  # eq. (15): both directions, with the sharp full-resolution region masks
-        terms["make_makeup"] = makeup_loss(out.xy, y, batch.x_masks_full, batch.y_masks_full, cfg) + makeup_loss(
-            out.yx, x, batch.y_masks_full, batch.x_masks_full, cfg
-        )
+        from_x, from_y = (x, y) if cfg.makeup_match == "source" else (None, None)
+        terms["make_makeup"] = makeup_loss(
+            out.xy, y, batch.x_masks_full, batch.y_masks_full, cfg, match_from=from_x
+        ) + makeup_loss(out.yx, x, batch.y_masks_full, batch.x_masks_full, cfg, match_from=from_y)
     # eq. (18): always computed, it is the only term that trains the prior heads
     terms["mse_sr"] = sr_mse_loss(
         out.sr, batch.target, out.heatmaps, batch.heatmaps, out.parsing, batch.parsing, cfg.lambda_p

@@ -27,8 +27,12 @@ FORMAT = "lrmakeup-train-state-v1"
 STATE_FILE = "train_state.pt"
 
 
-def capture_rng() -> dict[str, Any]:
-    """RNG states of python, numpy, torch (CPU) and every CUDA device, as weights_only-loadable values."""
+def capture_rng(device: torch.device | None = None) -> dict[str, Any]:
+    """RNG states of python, numpy, torch (CPU) and this process's CUDA device, as weights_only-loadable values.
+
+    Only ``device``'s CUDA generator is saved: asking for every GPU's would create a context on each of them
+    in every DDP process.
+    """
     np_state = np.random.get_state(legacy=True)  # ('MT19937', keys uint32[624], pos, has_gauss, cached_gaussian)
     state: dict[str, Any] = {
         "python": random.getstate(),
@@ -40,20 +44,19 @@ def capture_rng() -> dict[str, Any]:
         },
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device is not None and device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore_rng(state: dict[str, Any]) -> None:
+def restore_rng(state: dict[str, Any], device: torch.device | None = None) -> None:
     random.setstate(_as_tuple(state["python"]))
     n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
+    keys = n["keys"].numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", keys, n["pos"], n["has_gauss"], n["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        cuda = state["cuda"]
-        if len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)
+    if "cuda" in state and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def _as_tuple(value: Any) -> Any:

@@ -36,6 +36,7 @@ import torch
 import yaml
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader, Dataset
 
 from ..checkpoint import load_state_strict, read_checkpoint, save_generator
@@ -44,9 +45,8 @@ from ..errors import CheckpointError, ConfigError, DataError, InputError, LRMake
 from ..fileio import atomic_write
 from ..models import LRMakeupGenerator
 from ..models.psgan import load_psgan_makeup
-from ..models.vgg import VGGFeatures
 from . import distributed as D
-from .monitor import Monitor, image_grid
+from .monitor import IMAGES_DIR, LOSS_CURVE_FILE, METRICS_FILE, Monitor, image_grid
 from .objective import (
     D_WEIGHTS,
     EQUATIONS,
@@ -65,8 +65,10 @@ from .state import FORMAT, STATE_FILE, capture_rng, load_state, restore_rng, sav
 
 CONFIG_FILE = "config.yaml"
 GENERATOR_FILE = "generator.safetensors"
+OUR_FILES = (CONFIG_FILE, STATE_FILE, GENERATOR_FILE, METRICS_FILE, LOSS_CURVE_FILE)
 OPTIMIZERS = ("rmsprop", "adam")
 SCHEDULERS = ("none", "linear")
+MAKEUP_MATCH = ("output", "source")
 
 
 class TrainingError(LRMakeupError):
@@ -81,6 +83,16 @@ class TrainResult:
     state_path: Path
     generator_path: Path
     losses: dict[str, float] = field(default_factory=dict)  # the last step's terms and totals
+
+
+def validate_config(config: Config) -> None:
+    """Values a dataclass type check cannot catch (train and loss sections); ConfigError names the key."""
+    if config.loss.makeup_match not in MAKEUP_MATCH:
+        raise ConfigError(f"loss.makeup_match must be one of {', '.join(MAKEUP_MATCH)}, "
+                          f"got {config.loss.makeup_match!r}")
+    if config.loss.vgg_weights not in ("imagenet", "random"):
+        raise ConfigError(f"loss.vgg_weights must be imagenet or random, got {config.loss.vgg_weights!r}")
+    validate_train_config(config.train)
 
 
 def validate_train_config(cfg: TrainConfig) -> None:
@@ -110,7 +122,7 @@ def make_optimizer(params: Any, cfg: TrainConfig, lr: float) -> torch.optim.Opti
     return torch.optim.Adam(params, lr=lr, betas=(cfg.adam_beta1, cfg.adam_beta2))
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int) -> LambdaLR:
     """Per-step LR factor: constant 1 ("none"), or 1 until ``decay_start · total`` then linearly to 0 ("linear").
 
     The factor is a plain function of the current config (not pickled into the state), so a resumed run that
@@ -123,7 +135,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_ste
             return 1.0
         return max(0.0, (total_steps - step) / max(total_steps - start, 1))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return LambdaLR(optimizer, factor)
 
 
 def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
@@ -137,7 +149,10 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
 
 
 def init_makeup_modules(generator: LRMakeupGenerator, path: str) -> str:
-    """``train.init_psgan``: PSGAN's ``G.pth`` or an lrmakeup ``.safetensors`` -> the makeup modules (distill, apply)."""
+    """``train.init_psgan``: PSGAN's ``G.pth`` or an lrmakeup ``.safetensors`` -> the makeup modules.
+
+    Only ``distill.*`` and ``apply_net.*`` are loaded (names and shapes checked); G_S keeps its initialisation.
+    """
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"train.init_psgan: file not found: {p}")
@@ -163,7 +178,7 @@ class Trainer:
 
     def __init__(self, config: Config, dataset: Dataset, run_dir: str | Path, resume: bool = False,
                  dist: D.DistInfo | None = None, progress: bool = True):
-        validate_train_config(config.train)
+        validate_config(config)
         self.dist = dist or D.DistInfo()
         self.device = self.dist.device
         self.run_dir = Path(run_dir)
@@ -202,6 +217,8 @@ class Trainer:
         self.vgg = None
         self.vgg_info = {"weights": "unused", "source": ""}
         if needs_vgg(config.loss):
+            from ..models.vgg import VGGFeatures  # torchvision: imported only when a perceptual term is on
+
             self.vgg = VGGFeatures(config.loss.vgg_weights).to(self.device)
             self.vgg_info = {"weights": self.vgg.weights, "source": self.vgg.weights_source}
 
@@ -210,6 +227,7 @@ class Trainer:
         self.sched_g = make_scheduler(self.opt_g, tc, self.total_steps)
         self.sched_d = make_scheduler(self.opt_d, tc, self.total_steps)
 
+        self._notes: list[str] = []
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -228,6 +246,7 @@ class Trainer:
         self.progress = progress
         self.last_losses: dict[str, float] = {}
         self._images: tuple[TrainingBatch, GeneratedImages] | None = None
+        self._write_config()
 
     # ----------------------------------------------------------------------------------------- run folder
     def _open_run(self, config: Config, resume: bool) -> dict[str, Any] | None:
@@ -240,18 +259,28 @@ class Trainer:
                 raise InputError(f"run folder '{self.run_dir}' already holds a training run ({STATE_FILE}); "
                                  "pass --resume to continue it, or choose another --out")
             state = load_state(self.state_path)
-            saved = yaml.safe_load(state["config"])
+            try:  # through the dataclasses: fields added since the run started take their defaults
+                saved = config_from_dict(yaml.safe_load(state["config"])).to_dict()
+            except (yaml.YAMLError, LRMakeupError) as exc:
+                raise CheckpointError(f"{self.state_path} carries an invalid config: {exc}") from None
             for section in ("model", "loss"):
-                diff = _first_difference(saved.get(section, {}), config.to_dict()[section], section)
+                diff = _first_difference(saved[section], config.to_dict()[section], section)
                 if diff:
                     raise ConfigError(f"cannot resume '{self.run_dir}' with a different '{diff}' than it was "
                                       f"trained with (only train.* settings may change on resume)")
+        return state
+
+    def _write_config(self) -> None:
+        """Create the run folder, drop temporary files a killed run left behind, write config.yaml."""
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            text = config.to_yaml()
+            for folder in (self.run_dir, self.run_dir / IMAGES_DIR):
+                for tmp in folder.glob(".*.tmp"):
+                    if tmp.name.startswith(tuple(f".{name}." for name in OUR_FILES)) or folder.name == IMAGES_DIR:
+                        tmp.unlink(missing_ok=True)
+            text = self.cfg.to_yaml()
             atomic_write(self.run_dir / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text))
         D.barrier(self.dist)
-        return state
 
     def _load(self, state: dict[str, Any]) -> None:
         load_state_strict(self.generator, state["generator"], f"{self.state_path} (generator)")
@@ -284,8 +313,11 @@ class Trainer:
             self.batch_in_epoch = min(consumed // (tc.batch_size * self.dist.world_size), self.steps_per_epoch)
         if self.batch_in_epoch >= self.steps_per_epoch:
             self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        if state.get("dataset_size") != len(self.dataset):
+            self._notes.append(f"lrmakeup: note: the run was trained on {state.get('dataset_size')} tuples, the data "
+                               f"now holds {len(self.dataset)}: the data order after the resume differs")
         rngs = state["rng"]
-        restore_rng(rngs[self.dist.rank] if len(rngs) == self.dist.world_size else rngs[0])
+        restore_rng(rngs[self.dist.rank] if len(rngs) == self.dist.world_size else rngs[0], self.device)
         self.init_note = state.get("init", "")
 
     def _state(self, rngs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -296,6 +328,7 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             "batch_size": self.cfg.train.batch_size,
             "world_size": self.dist.world_size,
+            "dataset_size": len(self.dataset),
             "config": self.cfg.to_yaml(),
             "generator": self.generator.state_dict(),
             "d_x": self.discriminators.d_x.state_dict(),
@@ -313,7 +346,7 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Training state, then the inference generator, both atomic; every rank takes part (RNG gather, barrier)."""
-        rngs = D.all_gather_object(self.dist, capture_rng())
+        rngs = D.all_gather_object(self.dist, capture_rng(self.device))
         if self.dist.is_main:
             save_state(self.state_path, self._state(rngs))
             provenance = {"trainer": "lrmakeup.training", "step": self.step, "epoch": self.epoch,
@@ -397,10 +430,11 @@ class Trainer:
         monitor = Monitor(self.run_dir, self.total_steps, self.step, active=self.dist.is_main, progress=self.progress)
         if self.vgg is not None and self.vgg.weights == "random":
             monitor.note("lrmakeup: note: the perceptual losses use a RANDOM VGG-16 (loss.vgg_weights=random)")
+        for note in self._notes:
+            monitor.note(note)
         if self.step > 0:
             monitor.note(f"lrmakeup: resuming at step {self.step} (epoch {self.epoch}, batch {self.batch_in_epoch})")
         saved_at = self.step if self.state_path.is_file() else -1
-        terms: dict[str, Tensor] = {}
         try:
             while self.step < self.total_steps:
                 self.sampler.set_position(self.epoch, self.batch_in_epoch * tc.batch_size)
@@ -433,8 +467,6 @@ class Trainer:
             monitor.close(plot=False)
             raise
         monitor.close(plot=True)
-        if terms:
-            self.last_losses = {k: float(v) for k, v in terms.items()}
         return TrainResult(self.step, self.epoch, self.run_dir, self.state_path, self.generator_path, self.last_losses)
 
     def _log(self, monitor: Monitor, terms: dict[str, Tensor]) -> None:
@@ -453,15 +485,10 @@ def train(config: Config, dataset: Dataset, run_dir: str | Path, resume: bool = 
           progress: bool = True) -> TrainResult:
     """Train ``config`` on ``dataset`` into ``run_dir``; under ``torchrun`` each process calls this (DDP)."""
     dist = D.setup(device)
+    if dist.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels once
     try:
         return Trainer(config, dataset, run_dir, resume=resume, dist=dist, progress=progress).fit()
     finally:
         D.teardown(dist)
 
-
-def load_run_config(run_dir: str | Path) -> Config:
-    """The config a run folder was trained with (its config.yaml)."""
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise InputError(f"{path} not found: not a training run folder")
-    return config_from_dict(yaml.safe_load(path.read_text()))
