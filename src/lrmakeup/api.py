@@ -24,6 +24,7 @@ from .models.inputs import to_uint8_image
 from .models.psgan import load_psgan_makeup
 
 ImageLike = Union[str, Path, np.ndarray, FaceAnalysis]
+SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "demo.safetensors"  # see docs/demo-weights.md
 
 
 @dataclass
@@ -106,6 +107,11 @@ class MakeupTransfer:
         dev = resolve_device(device)
         model, config, provenance = load_generator(path, dev)
         return cls(model, config, dev, provenance)
+
+    @classmethod
+    def default(cls, device: str = "cpu") -> "MakeupTransfer":
+        """The shipped demo weights when the package has them, else an untrained paper-size model."""
+        return cls.from_checkpoint(SHIPPED_WEIGHTS, device) if SHIPPED_WEIGHTS.is_file() else cls.untrained(device=device)
 
     @classmethod
     def untrained(cls, config: Config | None = None, device: str = "cpu", seed: int = 0) -> "MakeupTransfer":

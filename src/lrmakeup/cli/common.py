@@ -14,7 +14,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", help="lrmakeup checkpoint (.safetensors), or with --backend onnxruntime an "
-                   "exported .onnx; default: untrained paper-size model")
+                   "exported .onnx; default: the shipped demo weights")
     p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
                    help="run the generator in PyTorch (default) or onnxruntime (a model from `lrmakeup export-onnx`)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
@@ -29,9 +29,12 @@ def load_model(args: argparse.Namespace) -> MakeupTransfer:
         return onnx_transfer_engine(args.checkpoint, device=args.device)
     if args.checkpoint:
         return MakeupTransfer.from_checkpoint(args.checkpoint, device=args.device)
+    engine = MakeupTransfer.default(device=args.device)
+    if engine.trained:
+        return engine
     print("lrmakeup: note: no --checkpoint given: using a randomly initialised (UNTRAINED) paper-size model; "
           "the result shows the pipeline, not real makeup", file=sys.stderr)
-    return MakeupTransfer.untrained(device=args.device)
+    return engine
 
 
 def check_output_path(path: str | Path, overwrite: bool = True) -> Path:

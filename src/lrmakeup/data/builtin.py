@@ -24,3 +24,17 @@ def builtin_face(name: str) -> np.ndarray:
 
         return read_image(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")
     raise InputError(f"unknown built-in face '{name}' (choose from {', '.join(BUILTIN_FACES)})")
+
+
+def builtin_made_up(name: str, style: str = "dramatic", seed: int = 0, detector=None) -> np.ndarray:
+    """A built-in face wearing a renderer-made look (``sample_look(seed, style)``): a license-clear makeup
+    reference that is identical on every run. ``detector``: a ``face.LandmarkDetector`` to reuse."""
+    from ..face import LandmarkDetector
+    from .synthetic import render, sample_look
+
+    face = builtin_face(name)
+    detector = detector or LandmarkDetector()
+    boxes = detector.detect(face)
+    if not boxes:
+        raise InputError(f"no face found in the built-in face '{name}'")
+    return render(face, detector.landmarks(face, boxes[0]), sample_look(seed, style))

@@ -184,19 +184,14 @@ def builtin_examples(engine: MakeupTransfer, folder: str | os.PathLike, seed: in
     renderer (``sample_look(seed + i, style)``), so the examples are identical on every start.
     Each source is paired with the *other* face's made-up version.
     """
-    from ..data.builtin import builtin_face
-    from ..data.synthetic import render, sample_look
+    from ..data.builtin import builtin_face, builtin_made_up
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sources, references = [], []
     for i, (name, style) in enumerate(EXAMPLE_LOOKS):
         face = builtin_face(name)
-        boxes = engine.analyzer.detect(face)
-        if not boxes:
-            raise InputError(f"no face found in the built-in face '{name}'")
-        landmarks = engine.analyzer.landmark_detector.landmarks(face, boxes[0])
-        made_up = render(face, landmarks, sample_look(seed + i, style))
+        made_up = builtin_made_up(name, style, seed + i, engine.analyzer.landmark_detector)
         src, ref = folder / f"{name}.png", folder / f"{name}_{style}_makeup.png"
         write_image(src, face)
         write_image(ref, made_up)

@@ -176,10 +176,11 @@ def generator_terms(
     """
     x, y = batch.x.image, batch.y.image
     d = discriminators
-    terms = {
-        "adv_makeup": lsgan_generator_loss(d.d_y(out.xy)) + lsgan_generator_loss(d.d_x(out.yx)),  # eq. (8)
-        "adv_sr": lsgan_generator_loss(d.d_s(out.sr)),  # eq. (10)
-    }
+    terms = {}
+    if cfg.adv_makeup:
+        terms["adv_makeup"] = lsgan_generator_loss(d.d_y(out.xy)) + lsgan_generator_loss(d.d_x(out.yx))  # eq. (8)
+    if cfg.adv_sr:
+        terms["adv_sr"] = lsgan_generator_loss(d.d_s(out.sr))  # eq. (10)
     if cfg.per_makeup:  # eq. (11): the transfer keeps the source's content
         # one VGG call on [G_M(x, y), G_M(y, x)] vs [x, y]; ×2 turns the mean over both halves into their sum
         terms["per_makeup"] = 2 * perceptual_loss(vgg, torch.cat([out.xy, out.yx]), torch.cat([x, y]))

@@ -390,16 +390,19 @@ class Trainer:
             out: GeneratedImages = self.g_pass(batch.x, batch.y)
 
         # Discriminator step: L_D = λ_adv_M eq. (7) + λ_adv_S eq. (9), generated images detached.
-        self.opt_d.zero_grad(set_to_none=True)
-        with self._autocast():
-            scores = self.d_pass(batch.x.image, out.yx.detach(), batch.y.image, out.xy.detach(),
-                                 batch.target, out.sr.detach())
-            d_terms = discriminator_terms(scores)
-            d_terms["loss_D"] = weighted_sum(d_terms, loss_cfg, D_WEIGHTS)
-        self._guard(d_terms)
-        d_terms["loss_D"].backward()
-        self._clip(self.discriminators.parameters())
-        self.opt_d.step()
+        # Skipped when both adversarial λ are 0 (a supervised-only recipe such as the demo's warm-up).
+        d_terms: dict[str, Tensor] = {}
+        if loss_cfg.adv_makeup or loss_cfg.adv_sr:
+            self.opt_d.zero_grad(set_to_none=True)
+            with self._autocast():
+                scores = self.d_pass(batch.x.image, out.yx.detach(), batch.y.image, out.xy.detach(),
+                                     batch.target, out.sr.detach())
+                d_terms = discriminator_terms(scores)
+                d_terms["loss_D"] = weighted_sum(d_terms, loss_cfg, D_WEIGHTS)
+            self._guard(d_terms)
+            d_terms["loss_D"].backward()
+            self._clip(self.discriminators.parameters())
+            self.opt_d.step()
 
         # Generator step: eq. (20) through the updated discriminators, whose parameters are frozen here.
         self.discriminators.requires_grad_(False)
@@ -415,7 +418,8 @@ class Trainer:
         self._clip(self.generator.parameters())
         self.opt_g.step()
         self.sched_g.step()
-        self.sched_d.step()
+        if d_terms:  # the discriminators' schedule advances with their own updates only
+            self.sched_d.step()
         if keep_images:
             self._images = (batch, out)
         return {k: v.detach().float() for k, v in {**d_terms, **g_terms}.items()}
