@@ -1,0 +1,1 @@
+"""Weights shipped inside the package (``demo.safetensors``, see docs/demo-weights.md)."""
