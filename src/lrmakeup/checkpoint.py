@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 import yaml
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -36,19 +36,22 @@ def save_generator(
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, dict[str, Any]]:
-    """Read a generator checkpoint: (tensors, config, provenance). Raises CheckpointError on any defect."""
+def read_safetensors(path: str | Path, what: str = "checkpoint") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors, metadata) of a safetensors file; CheckpointError when it is missing or unreadable."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+        raise CheckpointError(f"{what} not found: {path}")
     try:
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-        tensors = load_file(str(path))
+        return load_file(str(path)), metadata
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors checkpoint ({exc})") from None
+        raise CheckpointError(f"{path} is not a readable safetensors {what} ({exc})") from None
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, dict[str, Any]]:
+    """Read a generator checkpoint: (tensors, config, provenance). Raises CheckpointError on any defect."""
+    tensors, metadata = read_safetensors(path)
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an lrmakeup generator checkpoint (format {metadata.get('format')!r})")
     try:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lrmakeup.api import SHIPPED_WEIGHTS
 from lrmakeup.cli import main
 from lrmakeup.data.builtin import builtin_face
 
@@ -24,7 +25,8 @@ def photos(tmp_path_factory):
 
 @pytest.mark.slow
 def test_transfer_full_size(photos, tmp_path, capsys):
-    """The one full-size end-to-end run: paper-size model, a 64x64 source, a full photo reference."""
+    """The one full-size end-to-end run (default model: the shipped demo weights, else an untrained
+    paper-size model): a 64x64 source, a full photo reference, a 256x256 result."""
     out, lr = tmp_path / "out.png", tmp_path / "lr.png"
     code = main(["transfer", "--source", str(photos / "astronaut64.png"), "--reference", str(photos / "hopper.jpg"),
                  "--output", str(out), "--save-lr", str(lr)])
@@ -32,7 +34,8 @@ def test_transfer_full_size(photos, tmp_path, capsys):
     for path in (out, lr):
         img = Image.open(path)
         assert img.size == (256, 256) and img.mode == "RGB"
-    assert "UNTRAINED" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert ("UNTRAINED" in err) != SHIPPED_WEIGHTS.is_file()  # shipped demo weights by default, else said
 
 
 def _run_bad(args, capsys):
@@ -75,3 +78,20 @@ def test_existing_output_survives_failure(photos, tmp_path, capsys):
                         "--output", str(out)], capsys)
     assert code == 2 and out.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_full_photo_is_pasted_back(tiny_checkpoint, photos, tmp_path, capsys):
+    """A full-size photo in, the same-size photo out, changed only inside the face crop."""
+    out = tmp_path / "photo.png"
+    assert main(["transfer", "--source", str(photos / "astronaut.png"), "--reference", str(photos / "hopper.jpg"),
+                 "--output", str(out), "--checkpoint", str(tiny_checkpoint)]) == 0
+    before, after = np.asarray(Image.open(photos / "astronaut.png")), np.asarray(Image.open(out))
+    assert after.shape == before.shape == (512, 512, 3)
+    changed = np.argwhere((after != before).any(axis=2))
+    assert len(changed) > 1000
+    (top, left), (bottom, right) = changed.min(0), changed.max(0)
+    assert bottom - top < 300 and right - left < 300  # only the face region, not the whole photo
+    crop = tmp_path / "crop.png"
+    assert main(["transfer", "--source", str(photos / "astronaut.png"), "--reference", str(photos / "hopper.jpg"),
+                 "--output", str(crop), "--checkpoint", str(tiny_checkpoint), "--crop-only"]) == 0
+    assert Image.open(crop).size == (64, 64)  # the tiny model's output size

@@ -63,24 +63,19 @@ def run(args: argparse.Namespace) -> int:
 def _open_datasets(folders: list[Path], config: Config):
     """The train splits of ``folders`` (tuples or benchmarks), checked against the model's sizes, with every
     identity that any of them holds out for test removed from all of them."""
-    import json
-
     from torch.utils.data import ConcatDataset, Subset
 
     from ..data.triplets import TripletDataset
     from ..data.tuples import TupleDataset
+    from ..evaluation.datasets import read_format
 
     def identity(name: str) -> str:
         return Path(name).stem
 
     kinds, held_out = [], set()
     for folder in folders:
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            raise DataError(f"{folder} has no readable manifest.json (run `lrmakeup prepare` or "
-                            "`lrmakeup make-benchmark` first)") from None
-        benchmark = str(manifest.get("format", "")).startswith("lrmakeup-benchmark")
+        fmt, manifest = read_format(folder)
+        benchmark = fmt.startswith("lrmakeup-benchmark")
         kinds.append(benchmark)
         if benchmark:
             held_out |= {t["source_identity"] for t in manifest.get("triplets", []) if t.get("split") == "test"}

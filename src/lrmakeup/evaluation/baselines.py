@@ -20,12 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..checkpoint import load_state_strict
+from ..checkpoint import load_state_strict, read_safetensors
 from ..errors import CheckpointError, InputError
 from ..face.analysis import resize_bicubic
 from ..fileio import atomic_write
@@ -145,15 +144,7 @@ def save_cascade(path: str | Path, model: CascadeSR, provenance: dict[str, Any] 
 
 def load_cascade(path: str | Path, device: str | torch.device = "cpu") -> tuple[CascadeSR, dict[str, Any]]:
     """Rebuild a cascade network saved by :func:`save_cascade` (CheckpointError on any defect)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"cascade checkpoint not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors checkpoint ({exc})") from None
+    tensors, meta = read_safetensors(path, "cascade checkpoint")
     if meta.get("format") != CASCADE_FORMAT:
         raise CheckpointError(f"{path} is not a cascade SR checkpoint (format {meta.get('format')!r})")
     try:
