@@ -98,11 +98,17 @@ def plot_loss_curves(records: list[dict[str, Any]], path: str | Path) -> bool:
         ("generator", ("loss_G", *G_TERMS)),
     )):
         ax = fig.add_subplot(1, 2, i + 1)
+        plotted = 0
         for name in names:
             values = [r.get(name, math.nan) for r in records]
             if all(math.isnan(v) for v in values):
                 continue
             ax.plot(steps, values, label=f"{name} {EQUATIONS[name]}", linewidth=2.0 if name.startswith("loss") else 1.0)
+            plotted += 1
+        if not plotted:  # e.g. no discriminators when both adversarial λ are 0
+            ax.text(0.5, 0.5, "not trained in this run", ha="center", va="center", transform=ax.transAxes)
+            ax.set_title(title)
+            continue
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_title(title)
