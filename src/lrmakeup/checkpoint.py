@@ -54,12 +54,17 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, 
     tensors, metadata = read_safetensors(path)
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an lrmakeup generator checkpoint (format {metadata.get('format')!r})")
+    return (tensors, *config_from_metadata(metadata, path))
+
+
+def config_from_metadata(metadata: dict[str, str], path: str | Path) -> tuple[Config, dict[str, Any]]:
+    """(config, provenance) from a model file's metadata: the YAML config and the JSON provenance."""
     try:
         config = config_from_dict(yaml.safe_load(metadata["config"]))
         provenance = json.loads(metadata.get("provenance", "{}"))
     except (KeyError, yaml.YAMLError, json.JSONDecodeError, LRMakeupError) as exc:
         raise CheckpointError(f"{path} carries an invalid config: {exc}") from None
-    return tensors, config, provenance
+    return config, provenance
 
 
 def load_state_strict(model: nn.Module, tensors: dict[str, torch.Tensor], source: str) -> None:

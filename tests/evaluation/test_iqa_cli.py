@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import pytest
 
 from lrmakeup.cli import iqa
 from lrmakeup.evaluation import niqe

@@ -1,6 +1,5 @@
 """VGGFeatures (models/vgg.py): relu5_3 of torchvision's VGG-16, frozen, with explicit weight choices."""
 
-from pathlib import Path
 
 import pytest
 import torch

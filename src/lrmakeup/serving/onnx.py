@@ -35,12 +35,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import Tensor, nn
 
-from ..checkpoint import load_generator
-from ..config import Config, config_from_dict
-from ..errors import CheckpointError, InputError, LRMakeupError
+from ..checkpoint import config_from_metadata, load_generator
+from ..config import Config
+from ..errors import CheckpointError, InputError
 from ..fileio import atomic_write
 from ..models import FaceBatch, LRMakeupGenerator, Reference
 from ..models.apply import modulate
@@ -187,11 +186,7 @@ def read_onnx_metadata(path: str | Path) -> tuple[Config, dict[str, Any], dict[s
     meta = {p.key: p.value for p in proto.metadata_props}
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an lrmakeup ONNX export (format {meta.get('format')!r})")
-    try:
-        config = config_from_dict(yaml.safe_load(meta["config"]))
-        provenance = json.loads(meta.get("provenance", "{}"))
-    except (KeyError, yaml.YAMLError, json.JSONDecodeError, LRMakeupError) as exc:
-        raise CheckpointError(f"{path} carries an invalid config: {exc}") from None
+    config, provenance = config_from_metadata(meta, path)
     return config, provenance, meta
 
 
