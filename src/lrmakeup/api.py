@@ -131,6 +131,14 @@ class MakeupTransfer:
     def batch(self, face: FaceAnalysis) -> FaceBatch:
         return FaceBatch.from_arrays(face.image_up, face.masks, face.pos).to(self.device)
 
+    def analyzed(self, controls: MakeupControls) -> MakeupControls:
+        """``controls`` with its per-region and blend references analysed once (for many transfers)."""
+        return MakeupControls(
+            controls.intensity, controls.regions,
+            {region: self.analyze(image) for region, image in controls.references.items()},
+            None if controls.blend is None else (self.analyze(controls.blend[0]), controls.blend[1]),
+        )
+
     def references(self, reference: FaceAnalysis, controls: MakeupControls,
                    reference_face: int | None = None) -> list[Reference]:
         """The generator's reference list for ``controls``: which face gives which region, how strongly."""

@@ -67,7 +67,7 @@ def _open_datasets(folders: list[Path], config: Config):
 
     from ..data.triplets import TripletDataset
     from ..data.tuples import TupleDataset
-    from ..evaluation.datasets import read_format
+    from ..data.manifest import read_format
 
     def identity(name: str) -> str:
         return Path(name).stem

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from ..api import MakeupControls, MakeupTransfer, wants_paste_back
 from ..errors import InputError
-from ..face import read_image, write_image
+from ..face import FaceAnalysis, read_image, write_image
 from ..models import REGIONS
 from .common import IMAGE_SUFFIXES, add_model_options, check_output_path, load_model
 
@@ -81,13 +81,17 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--save-lr works for one pair only")
     jobs = batch_jobs(args)
     engine = load_model(args)
+    controls = engine.analyzed(controls)  # extra references: analysed once, not once per pair
+    references: dict[Path, FaceAnalysis] = {}  # each reference photo is analysed once for all its pairs
     written, skipped, failed = 0, 0, []
     for job in tqdm(jobs, desc="transfer", unit="pair"):
         if job.output.exists() and not args.overwrite:
             skipped += 1
             continue
         try:
-            transfer_one(engine, job, args, controls)
+            if job.reference not in references:
+                references[job.reference] = engine.analyze(job.reference, args.reference_face_index)
+            transfer_one(engine, job, args, controls, reference=references[job.reference])
             written += 1
         except InputError as exc:
             failed.append(f"{job.source.name} + {job.reference.name}: {' '.join(str(exc).split())}")
@@ -99,12 +103,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def transfer_one(engine: MakeupTransfer, job: Job, args: argparse.Namespace, controls: MakeupControls,
-                 save_lr: Path | None = None) -> None:
+                 save_lr: Path | None = None, reference: FaceAnalysis | None = None) -> None:
     photo = read_image(job.source)
     faces = list(range(len(engine.analyzer.detect(photo)))) if args.all_faces else [args.face_index]
     if args.all_faces and not faces:
         raise InputError(f"no face found in {job.source}")
-    pasted, results = engine.transfer_photo(photo, job.reference, faces, args.reference_face_index, controls)
+    pasted, results = engine.transfer_photo(photo, reference or job.reference, faces, args.reference_face_index,
+                                            controls)
     first = results[0]
     size = engine.config.model.image_size
     crop_only = args.crop_only or not wants_paste_back(photo, first.source, size)

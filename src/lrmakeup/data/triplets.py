@@ -9,7 +9,6 @@ parsing ground truth come from the sharp 256 source. Analyses are cached per tri
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from torch.utils.data import Dataset
 from ..errors import DataError
 from ..face import FaceAnalyzer, landmark_heatmaps, nearest_resize, region_masks
 from .benchmark import FORMAT, load_triplet
+from .manifest import read_format
 from .tuples import face_tensors, to_signed
 
 
@@ -33,12 +33,8 @@ class TripletDataset(Dataset):
     def __init__(self, bench_dir: str | os.PathLike, split: str = "train", heatmap_sigma: float = 1.5,
                  exclude_identities: set[str] | frozenset[str] = frozenset(), eye_margin: int = 16):
         self.root = Path(bench_dir)
-        manifest_path = self.root / "manifest.json"
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            raise DataError(f"{bench_dir} has no readable manifest.json (not a benchmark folder)") from None
-        if manifest.get("format") != FORMAT:
+        fmt, manifest = read_format(bench_dir)
+        if fmt != FORMAT:
             raise DataError(f"{bench_dir} is not an lrmakeup benchmark (format {manifest.get('format')!r})")
         sizes = manifest["sizes"]
         self.image_size, self.input_size = int(sizes["hr"]), int(sizes["lr"])

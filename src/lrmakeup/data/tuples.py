@@ -67,12 +67,12 @@ from ..face.parsing import MT, parsing_from_landmarks
 from ..face.regions import landmark_heatmaps, nearest_resize, position_features, region_masks
 from ..fileio import atomic_write
 from ..models.inputs import FaceBatch
+from .manifest import MANIFEST, read_format
 from .mt import MTDataset
 from .teachers import Teacher, make_teacher
 
 FORMAT = "lrmakeup-tuples"
 VERSION = 1
-MANIFEST = "manifest.json"
 SPLITS = ("train", "test")
 NO_FACE = "no_face"  # dlib found no face in the photo
 BAD_SEG = "bad_seg"  # the label map contradicts the landmarks (another label convention, a wrong file)
@@ -487,14 +487,9 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
 
 def read_manifest(prepared_dir: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a prepared folder (DataError when missing, unreadable or of another format)."""
+    fmt, manifest = read_format(prepared_dir)
     path = Path(prepared_dir) / MANIFEST
-    if not path.is_file():
-        raise DataError(f"{prepared_dir} is not a prepared tuple folder: {MANIFEST} is missing (run lrmakeup prepare)")
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if fmt != FORMAT:
         raise DataError(f"{path} is not an lrmakeup tuple manifest")
     if manifest.get("version") != VERSION:
         raise DataError(f"{path} has format version {manifest.get('version')}, this lrmakeup reads {VERSION}")

@@ -12,7 +12,6 @@ Every reader yields :class:`EvalSample`; everything downstream (runner, baseline
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.manifest import MANIFEST, read_format
 from ..errors import DataError
 from ..face.analysis import FaceAnalysis
 from ..models.inputs import REGIONS, FaceBatch, to_uint8_image
 
-MANIFEST = "manifest.json"
 TUPLES_FORMAT = "lrmakeup-tuples"
 
 
@@ -65,20 +64,6 @@ class EvalSet(Sequence):
         return {"folder": str(self.root), "format": self.format, "split": self.split, "samples": len(self),
                 "image_size": self.image_size, "input_size": self.input_size,
                 "target_is_teacher": self.target_is_teacher, "teacher": self.teacher_spec}
-
-
-def read_format(folder: str | Path) -> tuple[str, dict[str, Any]]:
-    """(format, manifest) of an evaluation folder; DataError when there is no readable manifest."""
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        raise DataError(f"{folder} holds no {MANIFEST}: not a prepared tuple folder or benchmark")
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("format"), str):
-        raise DataError(f"{path} has no \"format\" field")
-    return manifest["format"], manifest
 
 
 def open_eval_set(folder: str | Path, split: str = "test") -> EvalSet:
