@@ -3,13 +3,24 @@
 A generator checkpoint holds the generator's tensors plus, in the safetensors metadata, the full YAML config
 (so it rebuilds its own model) and a free-form provenance string. Writes are atomic: a temporary file in the
 same folder, then a rename (``fileio.atomic_write``).
+
+Reading never trusts the file. In order, before any model is allocated:
+
+1. the header alone (names, shapes, dtypes; no tensor data) and the metadata are read;
+2. the config is checked against sane bounds (:func:`check_config_bounds`) and the model it describes is
+   built on the ``meta`` device, which allocates nothing, to get the expected tensors and the parameter
+   count (at most :data:`MAX_PARAMETERS`);
+3. the header must name exactly those tensors, with their shapes and a compatible dtype;
+4. only then are the tensors read, and every floating-point one must be finite (no NaN / inf).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import yaml
@@ -24,6 +35,16 @@ from .models import LRMakeupGenerator
 
 FORMAT = "lrmakeup-generator-v1"
 
+MAX_PARAMETERS = 200_000_000  # 12x the paper's generator (16M); a 4-byte copy of it is 800 MB
+MAX_SIZE = 1024  # any config field named *_size (pixels): activations grow with its square
+MAX_FACTOR = 16  # any other integer field: at most 16x its default (or 64, whichever is larger)
+
+FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+TORCH_DTYPES = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32", torch.float64: "F64",
+                torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL", torch.uint8: "U8"}
+
+Header = dict[str, tuple[tuple[int, ...], str]]  # tensor name -> (shape, safetensors dtype)
+
 
 def save_generator(
     path: str | Path, model: nn.Module, config: Config, provenance: dict[str, Any] | None = None,
@@ -36,39 +57,145 @@ def save_generator(
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
-def read_safetensors(path: str | Path, what: str = "checkpoint") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(tensors, metadata) of a safetensors file; CheckpointError when it is missing or unreadable."""
+# ---- reading, step by step --------------------------------------------------------------------------------
+
+def read_header(path: str | Path, what: str = "checkpoint") -> tuple[Header, dict[str, str]]:
+    """(tensor name -> (shape, dtype), metadata) of a safetensors file, without reading any tensor data."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{what} not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-        return load_file(str(path)), metadata
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors {what} ({exc})") from None
+            header = {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors {what} ({_one_line(exc)})") from None
+    return header, metadata
 
+
+def check_config_bounds(cfg: Any, where: str, source: str = "") -> None:
+    """Refuse a config dataclass whose numbers could not describe a sane model (CheckpointError names the key
+    and, when given, the file ``source``).
+
+    Generic over the fields, so fields added later are covered: an integer named ``*_size`` is at most
+    :data:`MAX_SIZE`, any other integer at most ``MAX_FACTOR`` x its default (at least 64), and no integer is
+    negative; floats are finite. Nested dataclasses are checked recursively.
+    """
+    prefix = f"{source}: " if source else ""
+    for f in dataclasses.fields(cfg):
+        value, key = getattr(cfg, f.name), f"{where}.{f.name}"
+        if dataclasses.is_dataclass(value):
+            check_config_bounds(value, key, source)
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            default = _default(f)
+            limit = MAX_SIZE if f.name.endswith("_size") else max(MAX_FACTOR * abs(default or 0), 64)
+            if not 0 <= value <= limit:
+                raise CheckpointError(f"{prefix}config key '{key}' = {value} is outside the sane range 0..{limit}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise CheckpointError(f"{prefix}config key '{key}' = {value} is not a finite number")
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default if isinstance(f.default, int) else None
+    return None
+
+
+def expected_tensors(build: Callable[[], nn.Module], source: str) -> dict[str, torch.Tensor]:
+    """The state dict ``build()`` would have, as meta tensors (nothing allocated); at most MAX_PARAMETERS."""
+    try:
+        with torch.device("meta"):
+            model = build()
+    except LRMakeupError as exc:
+        raise CheckpointError(f"{source} carries an invalid config: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. RecursionError, or a shape the layers refuse
+        raise CheckpointError(f"{source}: its config does not describe a buildable model ({_one_line(exc)})") from None
+    n = sum(p.numel() for p in model.parameters())
+    if n > MAX_PARAMETERS:
+        raise CheckpointError(f"{source}: its config describes a model of {n / 1e6:,.0f}M parameters, over the "
+                              f"limit of {MAX_PARAMETERS / 1e6:,.0f}M")
+    return model.state_dict()
+
+
+def check_header(header: Header, expected: dict[str, torch.Tensor], source: str) -> None:
+    """Every expected tensor present with its shape and a compatible dtype, nothing else (CheckpointError)."""
+    for key in expected:
+        if key not in header:
+            raise CheckpointError(f"{source}: missing tensor '{key}'")
+    for key, (shape, dtype) in header.items():
+        if key not in expected:
+            raise CheckpointError(f"{source}: unexpected tensor '{key}'")
+        want = expected[key]
+        if shape != tuple(want.shape):
+            raise CheckpointError(f"{source}: tensor '{key}' has shape {shape}, expected {tuple(want.shape)}")
+        allowed = FLOAT_DTYPES if want.is_floating_point() else {TORCH_DTYPES.get(want.dtype, str(want.dtype))}
+        if dtype not in allowed:
+            raise CheckpointError(f"{source}: tensor '{key}' has dtype {dtype}, expected one of "
+                                  f"{', '.join(sorted(allowed))}")
+
+
+def check_finite(tensors: dict[str, torch.Tensor], source: str) -> None:
+    """Every floating-point tensor holds only finite numbers; CheckpointError names the first that does not."""
+    for key, value in tensors.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{source}: tensor '{key}' holds non-finite values (NaN or inf)")
+
+
+def read_tensors(path: str | Path, what: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file whose header was already checked; they must be finite."""
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors {what} ({_one_line(exc)})") from None
+    check_finite(tensors, str(path))
+    return tensors
+
+
+def read_checked(path: str | Path, build: Callable[[], nn.Module], header: Header,
+                 what: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """The tensors of ``path`` once its header fits the model ``build()`` makes (built on meta first)."""
+    check_header(header, expected_tensors(build, str(path)), str(path))
+    return read_tensors(path, what)
+
+
+# ---- generator checkpoints --------------------------------------------------------------------------------
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, dict[str, Any]]:
-    """Read a generator checkpoint: (tensors, config, provenance). Raises CheckpointError on any defect."""
-    tensors, metadata = read_safetensors(path)
+    """Read a generator checkpoint: (tensors, config, provenance). Raises CheckpointError on any defect.
+
+    The tensors are read only after the header matched the model the config describes (module docstring).
+    """
+    header, metadata = read_header(path)
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an lrmakeup generator checkpoint (format {metadata.get('format')!r})")
-    return (tensors, *config_from_metadata(metadata, path))
+    config, provenance = config_from_metadata(metadata, path)
+    tensors = read_checked(path, lambda: LRMakeupGenerator(config.model), header)
+    return tensors, config, provenance
+
+
+def read_safetensors(path: str | Path, what: str = "checkpoint") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors, metadata) of any safetensors file, finite-checked. Files that describe a model should use
+    :func:`read_header` + :func:`read_checked` instead, so the header is checked before the data is read."""
+    _, metadata = read_header(path, what)
+    return read_tensors(path, what), metadata
 
 
 def config_from_metadata(metadata: dict[str, str], path: str | Path) -> tuple[Config, dict[str, Any]]:
-    """(config, provenance) from a model file's metadata: the YAML config and the JSON provenance."""
+    """(config, provenance) from a model file's metadata: the YAML config (within sane bounds) and the provenance."""
     try:
         config = config_from_dict(yaml.safe_load(metadata["config"]))
         provenance = json.loads(metadata.get("provenance", "{}"))
-    except (KeyError, yaml.YAMLError, json.JSONDecodeError, LRMakeupError) as exc:
-        raise CheckpointError(f"{path} carries an invalid config: {exc}") from None
+    except (KeyError, yaml.YAMLError, json.JSONDecodeError, LRMakeupError, RecursionError) as exc:
+        raise CheckpointError(f"{path} carries an invalid config: {_one_line(exc)}") from None
+    check_config_bounds(config.model, "model", str(path))
     return config, provenance
 
 
 def load_state_strict(model: nn.Module, tensors: dict[str, torch.Tensor], source: str) -> None:
-    """Load ``tensors`` into ``model``; any missing, unexpected or mis-shaped key is a CheckpointError naming it."""
+    """Load ``tensors`` into ``model``; any missing, unexpected, mis-shaped or non-finite tensor is a
+    CheckpointError naming it."""
     expected = model.state_dict()
     for key in expected:
         if key not in tensors:
@@ -80,6 +207,7 @@ def load_state_strict(model: nn.Module, tensors: dict[str, torch.Tensor], source
             raise CheckpointError(
                 f"{source}: tensor '{key}' has shape {tuple(value.shape)}, expected {tuple(expected[key].shape)}"
             )
+    check_finite(tensors, source)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
 
 
@@ -89,3 +217,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     model = LRMakeupGenerator(config.model)
     load_state_strict(model, tensors, str(path))
     return model.to(device).eval(), config, provenance
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__

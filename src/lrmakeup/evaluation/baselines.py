@@ -24,7 +24,7 @@ from safetensors.torch import save_file
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..checkpoint import load_state_strict, read_safetensors
+from ..checkpoint import check_config_bounds, load_state_strict, read_checked, read_header
 from ..errors import CheckpointError, InputError
 from ..face.analysis import resize_bicubic
 from ..fileio import atomic_write
@@ -144,7 +144,7 @@ def save_cascade(path: str | Path, model: CascadeSR, provenance: dict[str, Any] 
 
 def load_cascade(path: str | Path, device: str | torch.device = "cpu") -> tuple[CascadeSR, dict[str, Any]]:
     """Rebuild a cascade network saved by :func:`save_cascade` (CheckpointError on any defect)."""
-    tensors, meta = read_safetensors(path, "cascade checkpoint")
+    header, meta = read_header(path, "cascade checkpoint")  # no tensor data yet
     if meta.get("format") != CASCADE_FORMAT:
         raise CheckpointError(f"{path} is not a cascade SR checkpoint (format {meta.get('format')!r})")
     try:
@@ -152,6 +152,8 @@ def load_cascade(path: str | Path, device: str | torch.device = "cpu") -> tuple[
         provenance = json.loads(meta.get("provenance", "{}"))
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{path} carries an invalid cascade config: {exc}") from None
+    check_config_bounds(cfg, "cascade", str(path))
+    tensors = read_checked(path, lambda: CascadeSR(cfg), header, "cascade checkpoint")  # header vs meta model
     model = CascadeSR(cfg)
     load_state_strict(model, tensors, str(path))
     return model.to(device).eval(), provenance

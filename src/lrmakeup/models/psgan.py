@@ -73,7 +73,7 @@ def read_psgan_state(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def convert_psgan_state(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
-    """Rename PSGAN tensors to lrmakeup keys, checking every name and shape against ``expected`` (our state)."""
+    """Rename PSGAN tensors to lrmakeup keys, checking every name, shape and value (finite) against ``expected``."""
     mapping = psgan_key_map()
     for key in mapping:
         if key not in state:
@@ -89,6 +89,8 @@ def convert_psgan_state(state: dict[str, torch.Tensor], expected: dict[str, torc
             raise CheckpointError(
                 f"{source}: tensor '{key}' has shape {tuple(value.shape)}, expected {tuple(expected[ours].shape)}"
             )
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{source}: tensor '{key}' holds non-finite values (NaN or inf)")
         out[ours] = value.float()
     return out
 
