@@ -172,5 +172,6 @@ def test_run_folder_rules(make_config, tuples, tmp_path):
         Trainer(make_config("train.optimizer=adam"), tuples(2), run, resume=True, progress=False)
     with pytest.raises(ConfigError, match="train.scheduler must be one of"):
         Trainer(make_config("train.scheduler=cosine"), tuples(2), tmp_path / "other", progress=False)
-    # resuming a folder without a checkpoint starts from step 0 (a run killed before its first checkpoint)
-    assert Trainer(make_config(), tuples(2), tmp_path / "fresh", resume=True, progress=False).step == 0
+    # resuming a folder without a checkpoint is refused (tests/training/test_resume_safety.py)
+    with pytest.raises(InputError, match="cannot resume"):
+        Trainer(make_config(), tuples(2), tmp_path / "fresh", resume=True, progress=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -55,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     except TrainingError as exc:  # not the user's input, not a bug either: say what diverged, exit 1
         print(f"lrmakeup: error: {exc}", file=sys.stderr)
         return 1
+    if result.stopped_by:  # pre-empted (SIGTERM) or Ctrl+C: the step finished and was checkpointed
+        if _is_main():
+            print(f"lrmakeup: stopped by {result.stopped_by} at step {result.step}; wrote {result.state_path}; "
+                  "run again with --resume to continue", file=sys.stderr)
+        return 128 + signal.Signals[result.stopped_by].value  # the shell's code for "ended by this signal"
     if _is_main():
         print(f"trained {result.step} steps; wrote {result.generator_path} and {result.state_path}")
     return 0

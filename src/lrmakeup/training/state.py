@@ -1,9 +1,12 @@
 """The training state file: everything a killed run needs to continue exactly where it stopped.
 
-One file, ``train_state.pt`` in the run folder, written through :func:`lrmakeup.fileio.atomic_write` (a
-temporary file beside it, fsync'ed, then renamed over the old one): a reader sees the previous
-complete state or the new complete state, never a partial one. It is read with ``weights_only=True``, so it
-holds only tensors and plain Python values (RNG states are converted accordingly).
+``train_state.pt`` in the run folder, written through :func:`lrmakeup.fileio.atomic_write` (a temporary file
+beside it, fsync'ed, then renamed over the old one): a reader sees the previous complete state or the new
+complete state, never a partial one. Before each write the current state becomes ``train_state.prev.pt`` (a
+hard link, so no copy), so the last two states are kept: when the newest cannot be read (a disk fault, a
+copy cut short), :func:`load_latest_state` falls back to the previous one and says so. States are read with
+``weights_only=True``, so they hold only tensors and plain Python values (RNG states are converted
+accordingly).
 
 Contents: the generator, D_X, D_Y, D_S, both optimisers and schedulers, the RNG states of python / numpy /
 torch / CUDA of every rank, the data position (epoch, batches done in that epoch, batch size, world size),
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from ..fileio import atomic_write
 
 FORMAT = "lrmakeup-train-state-v1"
 STATE_FILE = "train_state.pt"
+PREVIOUS_STATE_FILE = "train_state.prev.pt"
 
 
 def capture_rng(device: torch.device | None = None) -> dict[str, Any]:
@@ -63,15 +68,49 @@ def _as_tuple(value: Any) -> Any:
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def save_state(path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` atomically (temporary file, fsync, rename); an existing file stays valid on any failure."""
+def previous_state_path(path: str | Path) -> Path:
+    """Where the state before ``path`` is kept: ``train_state.prev.pt`` beside it."""
+    return Path(path).with_name(PREVIOUS_STATE_FILE)
+
+
+def has_state(path: str | Path) -> bool:
+    """True when there is a state to resume from: ``path`` or the previous one beside it."""
+    return Path(path).is_file() or previous_state_path(path).is_file()
+
+
+def save_state(path: str | Path, state: dict[str, Any], keep_previous: bool = True) -> None:
+    """Write ``state`` atomically (temporary file, fsync, rename); an existing file stays valid on any failure.
+
+    keep_previous: first make the current file the previous state (``train_state.prev.pt``); False keeps the
+    previous state as it is (after resuming from it because the newest was unreadable).
+    """
+    path = Path(path)
+    if keep_previous and path.is_file():
+        _keep_as_previous(path)
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
             torch.save(state, f)
 
     atomic_write(path, write)
-    _fsync_dir(Path(path).parent)
+    _fsync_dir(path.parent)
+
+
+def _keep_as_previous(path: Path) -> None:
+    """``path`` -> ``train_state.prev.pt`` without ever removing ``path``: a hard link (a copy where the file
+    system has none) under a temporary name, then an atomic rename over the old previous state."""
+    prev = previous_state_path(path)
+    tmp = prev.with_name(f".{prev.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(path, tmp)
+        except OSError:
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, prev)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -100,3 +139,23 @@ def load_state(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an lrmakeup training state")
     return state
+
+
+def load_latest_state(path: str | Path) -> tuple[dict[str, Any], str]:
+    """The newest readable state: ``path``, else the previous one beside it. Returns (state, note); the note
+    is empty, or one line saying that the newest was unreadable and which state is used instead."""
+    path = Path(path)
+    try:
+        return load_state(path), ""
+    except CheckpointError as exc:
+        prev = previous_state_path(path)
+        if not prev.is_file():
+            raise
+        newest = exc
+    try:
+        state = load_state(prev)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{newest}; the previous state is unreadable too ({exc})") from None
+    newest_line = " ".join(str(newest).split())
+    return state, (f"lrmakeup: note: {newest_line}; resuming from the previous state {prev.name} "
+                   f"(step {state.get('step')})")

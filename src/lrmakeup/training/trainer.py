@@ -26,6 +26,8 @@ Run folder::
 from __future__ import annotations
 
 import random
+import signal
+import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,11 +63,20 @@ from .objective import (
     weighted_sum,
 )
 from .sampler import ResumableSampler
-from .state import FORMAT, STATE_FILE, capture_rng, load_state, restore_rng, save_state
+from .state import (
+    FORMAT,
+    PREVIOUS_STATE_FILE,
+    STATE_FILE,
+    capture_rng,
+    has_state,
+    load_latest_state,
+    restore_rng,
+    save_state,
+)
 
 CONFIG_FILE = "config.yaml"
 GENERATOR_FILE = "generator.safetensors"
-OUR_FILES = (CONFIG_FILE, STATE_FILE, GENERATOR_FILE, METRICS_FILE, LOSS_CURVE_FILE)
+OUR_FILES = (CONFIG_FILE, STATE_FILE, PREVIOUS_STATE_FILE, GENERATOR_FILE, METRICS_FILE, LOSS_CURVE_FILE)
 OPTIMIZERS = ("rmsprop", "adam")
 SCHEDULERS = ("none", "linear")
 MAKEUP_MATCH = ("output", "source")
@@ -83,6 +94,7 @@ class TrainResult:
     state_path: Path
     generator_path: Path
     losses: dict[str, float] = field(default_factory=dict)  # the last step's terms and totals
+    stopped_by: str = ""  # "SIGTERM" / "SIGINT" when a signal ended the run early (its checkpoint is written)
 
 
 def validate_config(config: Config) -> None:
@@ -184,6 +196,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.state_path = self.run_dir / STATE_FILE
         self.generator_path = self.run_dir / GENERATOR_FILE
+        self._notes: list[str] = []
+        self._keep_previous = True  # False after resuming from the previous state: keep that good one
         state = self._open_run(config, resume)
         self.cfg = config
         tc = config.train
@@ -227,7 +241,6 @@ class Trainer:
         self.sched_g = make_scheduler(self.opt_g, tc, self.total_steps)
         self.sched_d = make_scheduler(self.opt_d, tc, self.total_steps)
 
-        self._notes: list[str] = []
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -254,11 +267,18 @@ class Trainer:
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise InputError(f"run folder '{self.run_dir}' is a file")
         state = None
-        if self.state_path.is_file():
+        if not has_state(self.state_path):
+            if resume:  # never silently start over in a folder the user means to continue
+                raise InputError(f"cannot resume '{self.run_dir}': it holds no training state ({STATE_FILE}); "
+                                 "start the run without --resume")
+        else:
             if not resume:
                 raise InputError(f"run folder '{self.run_dir}' already holds a training run ({STATE_FILE}); "
                                  "pass --resume to continue it, or choose another --out")
-            state = load_state(self.state_path)
+            state, note = load_latest_state(self.state_path)  # the newest readable of the last two
+            if note:
+                self._notes.append(note)
+                self._keep_previous = False
             try:  # through the dataclasses: fields added since the run started take their defaults
                 saved = config_from_dict(yaml.safe_load(state["config"])).to_dict()
             except (yaml.YAMLError, LRMakeupError) as exc:
@@ -348,7 +368,8 @@ class Trainer:
         """Training state, then the inference generator, both atomic; every rank takes part (RNG gather, barrier)."""
         rngs = D.all_gather_object(self.dist, capture_rng(self.device))
         if self.dist.is_main:
-            save_state(self.state_path, self._state(rngs))
+            save_state(self.state_path, self._state(rngs), keep_previous=self._keep_previous)
+            self._keep_previous = True
             provenance = {"trainer": "lrmakeup.training", "step": self.step, "epoch": self.epoch,
                           "vgg_weights": self.vgg_info["weights"], "vgg_source": self.vgg_info["source"],
                           "init": self.init_note}
@@ -439,8 +460,10 @@ class Trainer:
         if self.step > 0:
             monitor.note(f"lrmakeup: resuming at step {self.step} (epoch {self.epoch}, batch {self.batch_in_epoch})")
         saved_at = self.step if self.state_path.is_file() else -1
+        stop = SignalStop()  # SIGTERM / SIGINT: finish this step, checkpoint, return
+        stop.install()
         try:
-            while self.step < self.total_steps:
+            while self.step < self.total_steps and not stop.agreed:
                 self.sampler.set_position(self.epoch, self.batch_in_epoch * tc.batch_size)
                 self.loader_generator.manual_seed(tc.seed * 1_000_003 + self.epoch)  # worker seeds per epoch
                 for items in self.loader:
@@ -459,7 +482,7 @@ class Trainer:
                     if self._due(tc.checkpoint_every) or self.step == self.total_steps:
                         self.save_checkpoint()
                         saved_at = self.step
-                    if self.step >= self.total_steps or self.batch_in_epoch == 0:
+                    if stop.check(self.dist) or self.step >= self.total_steps or self.batch_in_epoch == 0:
                         break
             if saved_at != self.step:
                 self.save_checkpoint()
@@ -470,8 +493,11 @@ class Trainer:
         except BaseException:
             monitor.close(plot=False)
             raise
+        finally:
+            stop.restore()
         monitor.close(plot=True)
-        return TrainResult(self.step, self.epoch, self.run_dir, self.state_path, self.generator_path, self.last_losses)
+        return TrainResult(self.step, self.epoch, self.run_dir, self.state_path, self.generator_path, self.last_losses,
+                           stopped_by=stop.name if stop.agreed else "")
 
     def _log(self, monitor: Monitor, terms: dict[str, Tensor]) -> None:
         names = list(terms)
@@ -483,6 +509,43 @@ class Trainer:
         assert self._images is not None
         batch, out = self._images
         return (batch.x.image, batch.y.image, out.xy, out.sr, batch.target, out.heatmaps, out.parsing)
+
+
+class SignalStop:
+    """SIGTERM (how clusters pre-empt jobs) or SIGINT during :meth:`Trainer.fit`: the current step finishes, a
+    checkpoint is written and ``fit`` returns; a second signal aborts at once (KeyboardInterrupt).
+
+    Under DDP every rank stops after the same step (``check`` is collective). Python only allows handlers in
+    the main thread; elsewhere nothing is installed and signals keep their default action.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received = ""  # the signal this process got
+        self.agreed = False  # True once any rank got one: stop after this step
+        self.name = ""
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+
+    def check(self, dist: D.DistInfo) -> bool:
+        if not self.agreed and D.any_true(dist, bool(self.received)):
+            self.agreed, self.name = True, self.received or "SIGTERM"
+        return self.agreed
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        self._previous.clear()
 
 
 def train(config: Config, dataset: Dataset, run_dir: str | Path, resume: bool = False, device: str = "cpu",
