@@ -227,8 +227,7 @@ def test_dataset_errors(prepared, tmp_path):
 def test_cli_registration(mt_folder, tmp_path, capsys):
     from lrmakeup.cli import COMMANDS, main
 
-    if prepare_cli not in COMMANDS:
-        pytest.skip("cli/__init__.py does not register the prepare command yet")
+    assert prepare_cli in COMMANDS, "lrmakeup prepare is not registered in cli/__init__.py"
     code = main(["prepare", "--mt-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"),
                  "--teacher", "classic"])
     err = capsys.readouterr().err.strip()

@@ -1,9 +1,13 @@
 """Attentive makeup morphing, eq. (2)-(5): region-restricted attention and its warping."""
 
 import numpy as np
+import pytest
 import torch
 
+from lrmakeup.config import builtin_config_path, load_config
+
 from lrmakeup.face.regions import position_features
+from lrmakeup.models import FaceBatch, LRMakeupGenerator, Reference
 from lrmakeup.models.morph import attention_features, dense_morph_reference, morph, region_attention
 
 
@@ -66,15 +70,73 @@ def test_region_scale_scales_each_region(make_face):
     torch.testing.assert_close(part, expected)
 
 
-def test_gradients_reach_the_values_only_when_detached(make_face):
+@pytest.mark.parametrize("static", [False, True])
+def test_gradients_reach_the_features_only_when_not_detached(make_face, static):
+    """detach_attention: the warped values always pass gradients to ``values``; to the attention features only
+    when the attention is not detached."""
     src, ref = make_face(1, 64, 16, 0), make_face(1, 64, 16, 1)
-    vis = torch.randn(1, 16, 16, 16, requires_grad=True)
-    values = torch.randn(1, 2, 16, 16, requires_grad=True)
-    fs = attention_features(vis, src.pos, 0.01)
-    out = morph(fs, _features(ref), src.masks, ref.masks, values, 200.0, detach_attention=True)
-    out.sum().backward()
-    assert values.grad is not None and values.grad.abs().sum() > 0
-    assert vis.grad is None
+    grads = {}
+    for detach in (True, False):
+        vis = torch.randn(1, 16, 16, 16, requires_grad=True)
+        values = torch.randn(1, 2, 16, 16, requires_grad=True)
+        fs = attention_features(vis, src.pos, 0.01)
+        out = morph(fs, _features(ref), src.masks, ref.masks, values, 200.0, detach_attention=detach, static=static)
+        (out * torch.randn_like(out)).sum().backward()
+        assert values.grad is not None and values.grad.abs().sum() > 0
+        grads[detach] = vis.grad
+    assert grads[True] is None
+    assert grads[False] is not None and grads[False].abs().sum() > 0
+
+
+@pytest.mark.parametrize("detach", [True, False])
+def test_generator_honours_detach_attention(tiny_config, make_face, detach):
+    """model.makeup.detach_attention reaches the attention: γ' sends gradients to the source encoder (whose
+    V_x only enters through A) exactly when the attention is not detached."""
+    tiny_config.model.makeup.detach_attention = detach
+    g = LRMakeupGenerator(tiny_config.model)
+    m = tiny_config.model
+    src, ref = make_face(1, m.makeup_size, m.feature_size, 0), make_face(1, m.makeup_size, m.feature_size, 1)
+    v_x = g.apply_net.encode(src.image)
+    gamma, beta = g.warped_matrices(src, v_x, [Reference(ref)])
+    (gamma * torch.randn_like(gamma) + beta * torch.randn_like(beta)).sum().backward()
+    encoder_grad = sum(float(p.grad.abs().sum()) for p in g.apply_net.parameters() if p.grad is not None)
+    assert (encoder_grad > 0) == (not detach)
+    assert g.distill.to_gamma.weight.grad.abs().sum() > 0  # the warped values keep their gradient either way
+
+
+@pytest.mark.parametrize("chunk", [4096, 7])
+def test_static_mode_computes_the_same_function(make_face, chunk):
+    """morph(static=True) (masked dense attention, the exported graph's) equals the gathered one, with region
+    scales, an empty reference region, and one source broadcast against several reference faces."""
+    src, ref = make_face(1, 64, 16, 3), make_face(3, 64, 16, 4)
+    ref.masks[1, 0] = 0  # the second reference shows no lips
+    fs, fr = _features(src, seed=5), _features(ref, seed=6)
+    values = torch.randn(3, 2, 16, 16)
+    scale = torch.tensor([[1.0, 0.0, 0.5], [0.3, 1.0, 1.0], [1.0, 1.0, 1.0]])
+    gathered = morph(fs.expand(3, -1, -1), fr, src.masks.expand(3, -1, -1, -1), ref.masks, values, 200.0, scale,
+                     chunk=chunk)
+    static = morph(fs, fr, src.masks, ref.masks, values, 200.0, scale, static=True)
+    assert static.shape == gathered.shape == (3, 2, 16, 16)
+    torch.testing.assert_close(static, gathered, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("overrides", [[], ["model.makeup.resolution=input", "model.makeup.norm=none",
+                                            "model.makeup.soften=1.0", "model.sr.kind=residual"]])
+def test_generator_static_mode_and_stacked_references(make_face, overrides):
+    """G_M with static=True (the ONNX export's path) gives what the default path gives, and a single source with
+    one Reference of K faces equals the sum over K references of one face each."""
+    cfg = load_config(builtin_config_path("tiny"), overrides).model
+    torch.manual_seed(0)
+    g = LRMakeupGenerator(cfg).eval()
+    src = make_face(1, cfg.makeup_size, cfg.feature_size, 0)
+    faces = [make_face(1, cfg.makeup_size, cfg.feature_size, s) for s in (1, 2)]
+    scales = [torch.tensor([[1.0, 0.0, 0.0]]), torch.tensor([[0.0, 0.6, 1.0]])]
+    with torch.no_grad():
+        one_by_one = g.makeup(src, [Reference(f, s) for f, s in zip(faces, scales)])
+        stacked = g.makeup(src, [Reference(FaceBatch.cat(faces), torch.cat(scales))], static=True)
+    assert one_by_one.gamma.abs().max() > 0
+    for name in ("image", "m", "gamma", "beta"):
+        torch.testing.assert_close(getattr(stacked, name), getattr(one_by_one, name), atol=1e-5, rtol=1e-4)
 
 
 def _face_like_geometry(f=64):

@@ -100,6 +100,45 @@ def test_several_references_and_batches(exported):
     assert (sr_o.image - sr.image).abs().max() <= TOL and (mk_o.image - mk.image).abs().max() <= TOL
 
 
+COMPACT = ["model.makeup.resolution=input", "model.makeup.output=residual", "model.makeup.norm=none",
+           "model.makeup.soften=1.0", "model.sr.kind=residual"]
+VARIANTS = {
+    "ablation": ["model.sr.makeup_prior=false"],
+    "compact-transposed": [*COMPACT, "model.sr.upsample=transposed"],
+    "compact-pixelshuffle": [*COMPACT, "model.sr.upsample=pixelshuffle"],
+    "compact-resize": [*COMPACT, "model.sr.upsample=resize"],
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variants_match_pytorch(variant, tmp_path):
+    """Every model variant a checkpoint can hold exports to a graph that computes what PyTorch computes
+    (two references with per-region scales: partial transfer through the graph's reference axis)."""
+    config = load_config(builtin_config_path("tiny"), VARIANTS[variant])
+    torch.manual_seed(0)
+    model = LRMakeupGenerator(config.model).eval()
+    with torch.no_grad():  # zero-initialised output layers (residual variants) would hide every wiring of G_M / G_S
+        for p in model.parameters():
+            if p.abs().max() == 0:
+                p.normal_(0, 0.1)
+    save_generator(tmp_path / "g.safetensors", model, config, {})
+    export_onnx(tmp_path / "g.safetensors", tmp_path / "g.onnx")
+    onnx_gen = OnnxGenerator(tmp_path / "g.onnx")
+    assert onnx_gen.config == config
+    m, f = config.model.makeup_size, config.model.feature_size
+    src = face(m, f, 1)
+    refs = [Reference(face(m, f, 2), torch.tensor([[1.0, 0.0, 0.5]])), Reference(face(m, f, 3), torch.ones(1, 3))]
+    with torch.no_grad():
+        mk, sr = model(src, refs)
+    mk_o, sr_o = onnx_gen(src, refs)
+    assert sr_o.image.shape == sr.image.shape == (1, 3, config.model.image_size, config.model.image_size)
+    assert mk_o.image.shape == mk.image.shape == (1, 3, m, m)
+    for name, got, want in (("x_SR", sr_o.image, sr.image), ("x_LR", mk_o.image, mk.image),
+                            ("heatmaps", sr_o.heatmaps, sr.heatmaps), ("parsing", sr_o.parsing, sr.parsing),
+                            ("gamma", mk_o.gamma, mk.gamma), ("beta", mk_o.beta, mk.beta)):
+        assert (got - want).abs().max() <= TOL, f"{variant}: {name} differs by {(got - want).abs().max():.2e}"
+
+
 def test_metadata_rebuilds_config(exported):
     _, config, path, onnx_gen = exported
     stored, provenance, meta = read_onnx_metadata(path)

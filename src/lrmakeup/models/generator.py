@@ -63,26 +63,39 @@ class LRMakeupGenerator(nn.Module):
         self.prior = PriorEstimation(cfg.prior)
         self.sr = SuperResolution(cfg.sr, cfg.prior.channels, 4 * mk.channels)
 
-    def warped_matrices(self, src: FaceBatch, v_x: Tensor, refs: Sequence[Reference]) -> tuple[Tensor, Tensor]:
-        """Eq. (1)-(5) for every reference, summed: (γ', β'), each (B, 1, 64, 64)."""
+    def warped_matrices(
+        self, src: FaceBatch, v_x: Tensor, refs: Sequence[Reference], static: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        """Eq. (1)-(5) for every reference, summed: (γ', β'), each (B, 1, 64, 64).
+
+        A reference holds one face per source face or, for a single source face, K faces whose warped
+        matrices add up (K references stacked on the batch axis: the ONNX graph's reference axis).
+        static: the attention with static shapes (``morph(static=True)``, exportable), the same function.
+        """
         mk = self.cfg.makeup
         src_feat = attention_features(v_x, src.pos, mk.visual_weight)
+        one_source = v_x.shape[0] == 1
         total = v_x.new_zeros(v_x.shape[0], 2, *v_x.shape[2:])
         for ref in refs:
             v_y, gamma, beta = self.distill(ref.face.image)
             ref_feat = attention_features(v_y, ref.face.pos, mk.visual_weight)
-            total = total + morph(
-                src_feat, ref_feat, src.masks, ref.face.masks, torch.cat([gamma, beta], 1),
-                mk.temperature, ref.region_scale, mk.detach_attention, mk.attention_chunk,
+            k = ref.face.batch_size
+            warped = morph(
+                src_feat.expand(k, -1, -1) if one_source else src_feat,
+                ref_feat,
+                src.masks.expand(k, -1, -1, -1) if one_source else src.masks,
+                ref.face.masks, torch.cat([gamma, beta], 1),
+                mk.temperature, ref.region_scale, mk.detach_attention, mk.attention_chunk, static,
             )
+            total = total + (warped.sum(0, keepdim=True) if one_source else warped)
         return total[:, :1], total[:, 1:]
 
-    def makeup(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference]) -> MakeupOutput:
-        """G_M(x, y): the low-detail transfer x̃_LR and the makeup information m."""
+    def makeup(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference], static: bool = False) -> MakeupOutput:
+        """G_M(x, y): the low-detail transfer x̃_LR and the makeup information m (static: see warped_matrices)."""
         if isinstance(refs, FaceBatch):
             refs = [Reference(refs)]
         v_x = self.apply_net.encode(src.image)
-        gamma, beta = self.warped_matrices(src, v_x, refs)
+        gamma, beta = self.warped_matrices(src, v_x, refs, static)
         image, m = self.apply_net.decode(modulate(v_x, gamma, beta))
         if not self.cfg.sr.makeup_prior:  # ablation: the un-modulated 4th-bottleneck feature instead of m
             m = self.apply_net.blocks_after[0](v_x)

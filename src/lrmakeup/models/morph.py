@@ -8,7 +8,10 @@ A source pixel in no region gets ``γ' = β' = 0``.
 
 PSGAN builds a dense HW x HW matrix per region (3 x 4096 x 4096 floats). Here each region gathers only its
 own source and reference pixels and attends among them, so the cost follows the regions' sizes
-(Σ_r N_src(r) · N_ref(r)), and source rows are processed in chunks to bound peak memory.
+(Σ_r N_src(r) · N_ref(r)), and source rows are processed in chunks to bound peak memory. That gather
+(``nonzero()``) has a data-dependent size, which an exported graph cannot hold; ``morph(..., static=True)``
+computes the same function with static shapes (``masked_morph``: one masked dense matrix per region), the
+mode the ONNX export uses.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def morph(
     region_scale: Tensor | None = None,
     detach_attention: bool = True,
     chunk: int = 4096,
+    static: bool = False,
 ) -> Tensor:
     """Eq. (3)-(5): region-restricted attention warping of ``values`` from reference to source.
 
@@ -48,8 +52,13 @@ def morph(
     src_masks, ref_masks: (B, R, H, W) binary, disjoint region masks (lips, skin, eye shadow)
     values: (B, V, H, W) the reference's maps to warp (V = 2: γ and β)
     region_scale: optional (B, R) per-region factors applied to the warped values (makeup intensity)
+    detach_attention: no gradient through A (PSGAN); gradients still reach ``values``
+    static: static shapes (``masked_morph``, exportable) instead of gathering each region's pixels
     returns (B, V, H, W); zero at source pixels that belong to no region.
     """
+    if static:
+        return masked_morph(src_feat, ref_feat, src_masks, ref_masks, values, temperature, region_scale,
+                            detach_attention)
     b, v, h, w = values.shape
     hw = h * w
     vals = values.flatten(2).transpose(1, 2)  # (B, HW, V)
@@ -76,6 +85,43 @@ def morph(
     if outs:
         out = out.index_copy(0, torch.cat(rows), torch.cat(outs).to(out.dtype))
     return out.view(b, h, w, v).permute(0, 3, 1, 2)
+
+
+def masked_morph(
+    src_feat: Tensor,
+    ref_feat: Tensor,
+    src_masks: Tensor,
+    ref_masks: Tensor,
+    values: Tensor,
+    temperature: float,
+    region_scale: Tensor | None = None,
+    detach_attention: bool = True,
+) -> Tensor:
+    """Eq. (3)-(5) with static shapes: ``morph`` without the data-dependent gather (for export).
+
+    Same arguments as ``morph``; the batch axes broadcast (one source against K references gives K rows).
+    Per region r, the logits of every (source, reference) pair are computed and those of pairs not both in r
+    are set to -inf, so the softmax runs over r's reference pixels only; rows without any partner (source
+    pixel outside r, or r empty in the reference) give NaN and are zeroed by the ``where``, as ``morph``
+    skips them. One HW x HW matrix per region at a time bounds memory to ~HW² floats.
+    """
+    v, h, w = values.shape[1:]
+    with torch.set_grad_enabled(torch.is_grad_enabled() and not detach_attention):
+        logits = temperature * (src_feat.float().transpose(1, 2) @ ref_feat.float())  # (B, HW, HW)
+    vals = values.flatten(2).transpose(1, 2).float()  # (B, HW, V)
+    src_m = src_masks.flatten(2) > 0.5  # (B, R, HW)
+    ref_m = ref_masks.flatten(2) > 0.5
+    out = None
+    for r in range(src_masks.shape[1]):
+        same = src_m[:, r, :, None] & ref_m[:, r, None, :]  # (B, HW, HW) pairs inside region r
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not detach_attention):
+            a = torch.softmax(logits.masked_fill(~same, float("-inf")), dim=-1)
+            a = torch.where(same, a, torch.zeros_like(a))
+        warped = a @ vals  # (B, HW, V)
+        if region_scale is not None:
+            warped = warped * region_scale[:, r, None, None].float()
+        out = warped if out is None else out + warped
+    return out.transpose(1, 2).reshape(-1, v, h, w).to(values.dtype)
 
 
 def dense_morph_reference(

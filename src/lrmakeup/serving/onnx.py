@@ -4,18 +4,21 @@
 are the source's and the references' ``FaceBatch`` tensors plus their per-region scales, and whose outputs are
 x̃_SR, x̃_LR, the estimated priors and the warped makeup matrices:
 
-    inputs   src_image (1, 3, S, S)  src_masks (1, 3, F, F)  src_pos (1, 136, F, F)
-             ref_image (K, 3, S, S)  ref_masks (K, 3, F, F)  ref_pos (K, 136, F, F)  region_scale (K, 3)
-    outputs  sr_image (1, 3, S, S)   lr_image (1, 3, S, S)   heatmaps (1, 68, F, F)  parsing (1, 14, F, F)
+    inputs   src_image (1, 3, M, M)  src_masks (1, 3, F, F)  src_pos (1, 136, F, F)
+             ref_image (K, 3, M, M)  ref_masks (K, 3, F, F)  ref_pos (K, 136, F, F)  region_scale (K, 3)
+    outputs  sr_image (1, 3, S, S)   lr_image (1, 3, M, M)   heatmaps (1, 68, F, F)  parsing (1, 14, F, F)
              gamma (1, 1, F, F)      beta (1, 1, F, F)
+
+with S = model.image_size, M = model.makeup_size (S, or the input size when model.makeup.resolution=input)
+and F = model.feature_size.
 
 The reference axis K is the graph's one dynamic dimension (1 <= K <= MAX_REFERENCES): several references'
 warped matrices add up, each scaled per region, as in ``LRMakeupGenerator.warped_matrices``.
 
-The model's own AMM (``models/morph.py``) gathers each region's pixels with ``nonzero()``, whose output size
-depends on the data; the exported graph uses ``masked_region_morph`` instead, the same eq. (3)-(5) as a dense
-softmax over all reference pixels with the logits of pairs in different regions set to -inf (numerically the
-same up to fp rounding; ``dense_morph_reference`` is the same idea for all regions at once).
+The graph is ``LRMakeupGenerator.makeup`` and ``super_resolve`` themselves, traced with ``static=True``: the
+model's AMM (``models/morph.py``) gathers each region's pixels with ``nonzero()``, whose output size depends
+on the data, so the export selects its static-shape mode (``masked_morph``: a dense softmax per region with
+the logits of pairs in different regions set to -inf; the same eq. (3)-(5) up to fp rounding).
 
 The checkpoint's config and provenance travel in the file's ``metadata_props``, so ``OnnxGenerator`` rebuilds
 the face analysis at the right sizes and ``onnx_transfer_engine`` gives a ``MakeupTransfer`` that runs the
@@ -42,41 +45,13 @@ from ..config import Config
 from ..errors import CheckpointError, InputError
 from ..fileio import atomic_write
 from ..models import FaceBatch, LRMakeupGenerator, Reference
-from ..models.apply import modulate
 from ..models.generator import MakeupOutput, SROutput
-from ..models.morph import attention_features
 
 FORMAT = "lrmakeup-onnx-v1"
 DEFAULT_OPSET = 18
 MAX_REFERENCES = 8  # upper bound of the dynamic reference axis (memory grows as K x HW² per region)
 INPUT_NAMES = ("src_image", "src_masks", "src_pos", "ref_image", "ref_masks", "ref_pos", "region_scale")
 OUTPUT_NAMES = ("sr_image", "lr_image", "heatmaps", "parsing", "gamma", "beta")
-
-
-def masked_region_morph(
-    src_feat: Tensor, ref_feat: Tensor, src_masks: Tensor, ref_masks: Tensor, values: Tensor,
-    temperature: float, region_scale: Tensor,
-) -> Tensor:
-    """Eq. (3)-(5) with static shapes: ``morph`` without the data-dependent gather, for export.
-
-    src_feat, ref_feat (B, D, HW); src_masks, ref_masks (B, R, H, W) binary and disjoint; values (B, V, H, W);
-    region_scale (B, R). Per region r, the logits of every (source, reference) pair are computed and those of
-    pairs not both in r are set to -inf, so the softmax runs over r's reference pixels only; rows without any
-    partner (source pixel outside r, or r empty in the reference) give NaN there and are zeroed by the final
-    ``where``. One HW x HW matrix per region at a time bounds memory to ~HW² floats. Returns (B, V, H, W).
-    """
-    b, v, h, w = values.shape
-    logits = temperature * torch.einsum("bdi,bdj->bij", src_feat.float(), ref_feat.float())  # (B, HW, HW)
-    vals = values.flatten(2).transpose(1, 2).float()  # (B, HW, V)
-    src_m = src_masks.flatten(2) > 0.5  # (B, R, HW)
-    ref_m = ref_masks.flatten(2) > 0.5
-    out = vals.new_zeros(b, h * w, v)
-    for r in range(src_masks.shape[1]):
-        same = src_m[:, r, :, None] & ref_m[:, r, None, :]  # (B, HW, HW) pairs inside region r
-        a = torch.softmax(logits.masked_fill(~same, float("-inf")), dim=-1)
-        a = torch.where(same, a, torch.zeros_like(a))  # no partner: NaN row -> 0, as morph() skips it
-        out = out + (a @ vals) * region_scale[:, r, None, None].float()
-    return out.transpose(1, 2).reshape(b, v, h, w).to(values.dtype)
 
 
 class ExportableGenerator(nn.Module):
@@ -92,27 +67,18 @@ class ExportableGenerator(nn.Module):
     def forward(self, src_image: Tensor, src_masks: Tensor, src_pos: Tensor, ref_image: Tensor, ref_masks: Tensor,
                 ref_pos: Tensor, region_scale: Tensor) -> tuple[Tensor, ...]:
         g = self.generator
-        mk = g.cfg.makeup
-        k = ref_image.shape[0]  # references, each warped onto the one source; their matrices add up
-        v_x = g.apply_net.encode(src_image)
-        v_y, gamma, beta = g.distill(ref_image)
-        src_feat = attention_features(v_x, src_pos, mk.visual_weight)
-        warped = masked_region_morph(
-            src_feat.expand(k, -1, -1), attention_features(v_y, ref_pos, mk.visual_weight),
-            src_masks.expand(k, -1, -1, -1), ref_masks, torch.cat([gamma, beta], 1), mk.temperature, region_scale,
-        ).sum(0, keepdim=True)
-        gamma_w, beta_w = warped[:, :1], warped[:, 1:]
-        lr_image, m = g.apply_net.decode(modulate(v_x, gamma_w, beta_w))
-        if not g.cfg.sr.makeup_prior:  # the ablation, as LRMakeupGenerator.makeup
-            m = g.apply_net.blocks_after[0](v_x)
-        sr = g.super_resolve(lr_image, m)
-        return sr.image, lr_image, sr.heatmaps, sr.parsing, gamma_w, beta_w
+        # The K references ride on the batch axis of one Reference: with one source face their warped matrices
+        # add up (LRMakeupGenerator.warped_matrices), so the graph keeps K dynamic without a Python loop.
+        refs = [Reference(FaceBatch(ref_image, ref_masks, ref_pos), region_scale)]
+        mk = g.makeup(FaceBatch(src_image, src_masks, src_pos), refs, static=True)
+        sr = g.super_resolve(mk.image, mk.m)
+        return sr.image, mk.image, sr.heatmaps, sr.parsing, mk.gamma, mk.beta
 
 
 def example_inputs(config: Config, seed: int = 0, references: int = 2) -> tuple[Tensor, ...]:
     """Inputs of the right shapes (random images, disjoint masks, unit-norm pos) to trace the graph: one source
     and ``references`` references (2 by default, so that tracing does not specialise the reference axis to 1)."""
-    s, f = config.model.image_size, config.model.feature_size
+    s, f = config.model.makeup_size, config.model.feature_size
     g = torch.Generator().manual_seed(seed)
     masks = torch.zeros(1, 3, f, f)
     masks[:, 0, f // 2:, :] = 1
@@ -193,7 +159,7 @@ def read_onnx_metadata(path: str | Path) -> tuple[Config, dict[str, Any], dict[s
 @dataclass
 class OnnxOutput:
     sr_image: Tensor  # x̃_SR (B, 3, S, S)
-    lr_image: Tensor  # x̃_LR (B, 3, S, S)
+    lr_image: Tensor  # x̃_LR (B, 3, M, M)
     heatmaps: Tensor  # (B, 68, F, F)
     parsing: Tensor  # (B, 14, F, F) logits
     gamma: Tensor  # γ' (B, 1, F, F)
@@ -314,6 +280,6 @@ def _sha256(path: str | Path) -> str:
 
 
 __all__ = [
-    "DEFAULT_OPSET", "ExportableGenerator", "OnnxGenerator", "OnnxOutput", "export_onnx", "masked_region_morph",
-    "onnx_transfer_engine", "read_onnx_metadata",
+    "DEFAULT_OPSET", "ExportableGenerator", "OnnxGenerator", "OnnxOutput", "export_onnx", "onnx_transfer_engine",
+    "read_onnx_metadata",
 ]
