@@ -7,23 +7,27 @@ low-resolution stage and the estimated priors for inspection.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Union
+from typing import Literal, Mapping, Union
 
 import numpy as np
 import torch
 
 from .checkpoint import load_generator, save_generator
 from .config import Config
-from .errors import InputError
+from .errors import InputError, LRMakeupWarning, NoFaceError
 from .face import FaceAnalysis, FaceAnalyzer, read_image
+from .face.analysis import center_face_index
 from .face.paste import paste_back
 from .models import REGIONS, FaceBatch, LRMakeupGenerator, Reference
 from .models.inputs import to_uint8_image
 from .models.psgan import load_psgan_makeup
 
 ImageLike = Union[str, Path, np.ndarray, FaceAnalysis]
+FaceChoice = Union[int, Literal["all", "largest", "center"], None]  # which faces of a photo; None = "all"
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "demo.safetensors"  # see docs/demo-weights.md
 
 
@@ -43,13 +47,21 @@ class MakeupControls:
     references: Mapping[str, "ImageLike"] = field(default_factory=dict)
     blend: tuple["ImageLike", float] | None = None
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> None:
+        """InputError unless every factor is a number in [0, 1] and every region is known."""
+        if not isinstance(self.regions, Mapping) or not isinstance(self.references, Mapping):
+            raise InputError("regions and references must be mappings from a region name")
+        if self.blend is not None and (not isinstance(self.blend, (tuple, list)) or len(self.blend) != 2):
+            raise InputError(f"blend must be a (second_reference, weight) pair, got {self.blend!r}")
         values = {"intensity": self.intensity, **{f"{k} intensity": v for k, v in self.regions.items()}}
         if self.blend is not None:
             values["blend weight"] = self.blend[1]
         for name, value in values.items():
-            if not 0.0 <= float(value) <= 1.0:
-                raise InputError(f"{name} must lie in [0, 1], got {value}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= float(value) <= 1.0:
+                raise InputError(f"{name} must lie in [0, 1], got {value!r}")
         for region in (*self.regions, *self.references):
             if region not in REGIONS:
                 raise InputError(f"unknown region '{region}' (choose from {', '.join(REGIONS)})")
@@ -75,8 +87,8 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise InputError(f"unknown device '{name}' (use cpu, cuda, cuda:N or auto)") from None
+    except RuntimeError as exc:
+        raise InputError(f"unknown device '{name}' (use cpu, cuda, cuda:N or auto)") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda was asked for but no CUDA GPU is available")
     if device.type not in ("cpu", "cuda"):
@@ -106,6 +118,9 @@ class MakeupTransfer:
     def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> "MakeupTransfer":
         dev = resolve_device(device)
         model, config, provenance = load_generator(path, dev)
+        if provenance.get("untrained_sr") or provenance.get("sr_modules") == "random init":
+            warnings.warn(f"{path}: its super-resolution stage is randomly initialised (e.g. made by import-psgan): "
+                          "the 256x256 result will not look right until it is trained", LRMakeupWarning, stacklevel=2)
         return cls(model, config, dev, provenance)
 
     @classmethod
@@ -120,13 +135,50 @@ class MakeupTransfer:
         torch.manual_seed(seed)
         return cls(LRMakeupGenerator(config.model), config, device, {"untrained": True, "seed": seed})
 
-    def analyze(self, image: ImageLike, face_index: int | None = None) -> FaceAnalysis:
-        """Read (if a path), find the face, crop and reduce it to the model's 64x64 input, and analyse it."""
+    def analyze(self, image: ImageLike, face_index: int | None = None, role: str = "image",
+                aligned: bool = False) -> FaceAnalysis:
+        """Read (if a path), find the face, crop and reduce it to the model's 64x64 input, and analyse it.
+
+        ``role`` ("source", "reference") names the image in errors; ``aligned``: the image is already a face
+        crop, so its whole (centred square) is used and no face needs to be found.
+        """
         if isinstance(image, FaceAnalysis):
             return image
+        _check_index(face_index, f"{role} face index")
+        photo, name = self._read(image, role)
+        return self.analyzer.analyze(photo, face_index=face_index, crop=not aligned, name=name, role=role,
+                                     boxes=[] if aligned else None)
+
+    def analyze_faces(self, photo: ImageLike, faces: FaceChoice = "all", role: str = "source",
+                      aligned: bool = False, name: str | None = None) -> list[FaceAnalysis]:
+        """Every face ``faces`` selects in ``photo``: "all" (None; largest first), "largest", "center" (nearest
+        the photo's centre) or one index. NoFaceError (naming ``role`` and ``name``, e.g. the file) when there
+        is none. ``aligned``: the photo is already a face crop, used whole without detection."""
+        if isinstance(photo, FaceAnalysis):
+            return [photo]
+        image, name = self._read(photo, role, name)
+        if aligned:
+            return [self.analyzer.analyze(image, crop=False, name=name, role=role, boxes=[])]
+        boxes = self.analyzer.detect(image)
+        if not boxes:
+            raise NoFaceError(f"no face found in {name}", role)
+        if faces is None or faces == "all":
+            indices = list(range(len(boxes)))
+        elif faces == "largest":
+            indices = [0]
+        elif faces == "center":
+            indices = [center_face_index(boxes, image.shape[:2])]
+        else:
+            _check_index(faces, f"{role} face index")
+            indices = [faces]
+        return [self.analyzer.analyze(image, face_index=i, name=name, role=role, boxes=boxes) for i in indices]
+
+    @staticmethod
+    def _read(image: ImageLike, role: str, name: str | None = None) -> tuple[np.ndarray, str]:
+        """(array, how errors name it): a path is read; an array is checked by the analyser."""
         if isinstance(image, (str, Path)):
-            image = read_image(image)
-        return self.analyzer.analyze(image, face_index=face_index)
+            return read_image(image), f"the {role} photo {name or image}"
+        return image, f"the {role} photo" + (f" {name}" if name else "")
 
     def batch(self, face: FaceAnalysis) -> FaceBatch:
         return FaceBatch.from_arrays(face.image_up, face.masks, face.pos).to(self.device)
@@ -135,8 +187,9 @@ class MakeupTransfer:
         """``controls`` with its per-region and blend references analysed once (for many transfers)."""
         return MakeupControls(
             controls.intensity, controls.regions,
-            {region: self.analyze(image) for region, image in controls.references.items()},
-            None if controls.blend is None else (self.analyze(controls.blend[0]), controls.blend[1]),
+            {region: self.analyze(image, role=f"{region} reference") for region, image in controls.references.items()},
+            None if controls.blend is None else (self.analyze(controls.blend[0], role="blend reference"),
+                                                 controls.blend[1]),
         )
 
     def references(self, reference: FaceAnalysis, controls: MakeupControls,
@@ -147,9 +200,11 @@ class MakeupTransfer:
         t = controls.blend[1] if controls.blend is not None else 0.0
         refs = [(reference, [b * o * (1 - t) for b, o in zip(base, own)])]
         if controls.blend is not None:
-            refs.append((self.analyze(controls.blend[0], reference_face), [b * o * t for b, o in zip(base, own)]))
+            refs.append((self.analyze(controls.blend[0], reference_face, role="blend reference"),
+                         [b * o * t for b, o in zip(base, own)]))
         for region, image in controls.references.items():
-            refs.append((self.analyze(image), [b if r == region else 0.0 for b, r in zip(base, REGIONS)]))
+            refs.append((self.analyze(image, role=f"{region} reference"),
+                         [b if r == region else 0.0 for b, r in zip(base, REGIONS)]))
         return [Reference(self.batch(face), torch.tensor([scale], device=self.device)) for face, scale in refs]
 
     @torch.inference_mode()
@@ -157,9 +212,11 @@ class MakeupTransfer:
                  reference_face: int | None = None, controls: MakeupControls | None = None) -> TransferResult:
         """Transfer the reference's makeup onto the source; both are reduced to 64x64 faces first."""
         controls = controls or MakeupControls()
+        if not isinstance(controls, MakeupControls):
+            raise InputError(f"controls must be a MakeupControls, got {type(controls).__name__}")
         controls.validate()
-        src = self.analyze(source, source_face)
-        ref = self.analyze(reference, reference_face)
+        src = self.analyze(source, source_face, role="source")
+        ref = self.analyze(reference, reference_face, role="reference")
         makeup, sr = self.model(self.batch(src), self.references(ref, controls, reference_face))
         return TransferResult(
             image=to_uint8_image(sr.image),
@@ -170,27 +227,53 @@ class MakeupTransfer:
             reference=ref,
         )
 
+    def transfer_photo(self, photo: ImageLike, reference: ImageLike, faces: FaceChoice | list[int] = "all",
+                       reference_face: int | None = None, controls: MakeupControls | None = None,
+                       aligned: bool = False) -> tuple[np.ndarray, list[TransferResult]]:
+        """The full-photo workflow: transfer onto each selected face (default: every face, as GFPGAN and
+        CodeFormer do; or "largest", "center", an index, a list of indices) and blend each result back into
+        the photo at the face's place (:func:`face.paste.paste_back`). Returns (photo, per-face results)."""
+        if isinstance(photo, FaceAnalysis):
+            raise InputError("transfer_photo needs the photo itself (a path or an array), not a FaceAnalysis")
+        image, _ = self._read(photo, "source")
+        if isinstance(faces, list):
+            found = [f for i in faces for f in self.analyze_faces(image, i, aligned=aligned)]
+        else:
+            found = self.analyze_faces(image, faces, aligned=aligned)
+        return self.paste_faces(image, found, reference, reference_face, controls)
 
-    def transfer_photo(self, photo: np.ndarray, reference: ImageLike, faces: list[int] | None = None,
-                       reference_face: int | None = None, controls: MakeupControls | None = None
-                       ) -> tuple[np.ndarray, list[TransferResult]]:
-        """The full-photo workflow: transfer onto each face in ``faces`` (default: the largest) and blend each
-        256x256 result back into the photo at the face's place. Returns (photo, per-face results)."""
-        ref = self.analyze(reference, reference_face)
+    def paste_faces(self, photo: np.ndarray, faces: list[FaceAnalysis], reference: ImageLike,
+                    reference_face: int | None = None, controls: MakeupControls | None = None
+                    ) -> tuple[np.ndarray, list[TransferResult]]:
+        """Transfer onto already analysed ``faces`` of ``photo`` and paste every result back into it."""
+        ref = self.analyze(reference, reference_face, role="reference")
         out, results = photo, []
-        for index in faces or [None]:
-            result = self.transfer(photo, ref, index, reference_face, controls)
-            out = paste_back(out, result.source.crop_box, result.image, result.source.parsing)
+        for face in faces:
+            result = self.transfer(face, ref, controls=controls)
+            out = paste_back(out, face.crop_box, result.image, face.parsing, detail_size=self.config.model.input_size)
             results.append(result)
         return out, results
 
 
 def wants_paste_back(photo: np.ndarray, face: FaceAnalysis, output_size: int, fraction: float = 0.9) -> bool:
-    """Whether the full-photo output makes sense: the photo is larger than the model's output and the face
-    crop is only part of it. A small photo (e.g. a 64x64 face) or a photo that is itself a face crop gets
-    the ``output_size`` face instead, which holds more detail than the photo could."""
-    left, _, right, _ = face.crop_box
-    return min(photo.shape[:2]) > output_size and right - left < fraction * min(photo.shape[:2])
+    """Whether the full-photo output makes sense rather than the ``output_size`` face.
+
+    A photo with several faces always gets its faces pasted back. A photo of one face gets the face instead
+    when the photo is no larger than ``output_size`` (e.g. a 64x64 face: the generated face holds more detail
+    than the photo could) or when it is itself a face crop: the crop covers ``fraction`` of both its sides.
+    """
+    if face.num_faces > 1:
+        return True
+    height, width = photo.shape[:2]
+    if max(height, width) <= output_size:
+        return False
+    left, top, right, bottom = face.crop_box
+    return right - left < fraction * width or bottom - top < fraction * height
+
+
+def _check_index(index: object, what: str) -> None:
+    if index is not None and (isinstance(index, bool) or not isinstance(index, numbers.Integral) or index < 0):
+        raise InputError(f"{what} must be a whole number >= 0 or None, got {index!r}")
 
 
 def import_psgan(psgan_path: str | Path, output: str | Path, config: Config | None = None) -> int:

@@ -69,7 +69,7 @@ def read_header(path: str | Path, what: str = "checkpoint") -> tuple[Header, dic
             metadata = f.metadata() or {}
             header = {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors {what} ({_one_line(exc)})") from None
+        raise CheckpointError(f"{path} is not a readable safetensors {what} ({_one_line(exc)})") from exc
     return header, metadata
 
 
@@ -109,9 +109,9 @@ def expected_tensors(build: Callable[[], nn.Module], source: str) -> dict[str, t
         with torch.device("meta"):
             model = build()
     except LRMakeupError as exc:
-        raise CheckpointError(f"{source} carries an invalid config: {exc}") from None
+        raise CheckpointError(f"{source} carries an invalid config: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError, or a shape the layers refuse
-        raise CheckpointError(f"{source}: its config does not describe a buildable model ({_one_line(exc)})") from None
+        raise CheckpointError(f"{source}: its config does not describe a buildable model ({_one_line(exc)})") from exc
     n = sum(p.numel() for p in model.parameters())
     if n > MAX_PARAMETERS:
         raise CheckpointError(f"{source}: its config describes a model of {n / 1e6:,.0f}M parameters, over the "
@@ -148,7 +148,7 @@ def read_tensors(path: str | Path, what: str = "checkpoint") -> dict[str, torch.
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors {what} ({_one_line(exc)})") from None
+        raise CheckpointError(f"{path} is not a readable safetensors {what} ({_one_line(exc)})") from exc
     check_finite(tensors, str(path))
     return tensors
 
@@ -188,7 +188,7 @@ def config_from_metadata(metadata: dict[str, str], path: str | Path) -> tuple[Co
         config = config_from_dict(yaml.safe_load(metadata["config"]))
         provenance = json.loads(metadata.get("provenance", "{}"))
     except (KeyError, yaml.YAMLError, json.JSONDecodeError, LRMakeupError, RecursionError) as exc:
-        raise CheckpointError(f"{path} carries an invalid config: {_one_line(exc)}") from None
+        raise CheckpointError(f"{path} carries an invalid config: {_one_line(exc)}") from exc
     check_config_bounds(config.model, "model", str(path))
     return config, provenance
 

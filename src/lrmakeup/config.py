@@ -222,7 +222,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+            raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     data = apply_overrides(data, overrides or [])
     return config_from_dict(data)
 

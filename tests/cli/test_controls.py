@@ -77,11 +77,19 @@ def test_interpolation_between_two_references(tiny_engine, analysed):
         torch.testing.assert_close(gt, (1 - t) * ga + t * gb)
 
 
-@pytest.mark.parametrize("controls", [MakeupControls(intensity=1.5), MakeupControls(regions={"lips": -0.1}),
-                                      MakeupControls(regions={"nose": 0.5}), MakeupControls(blend=("x", 2.0))])
-def test_bad_controls(controls):
+@pytest.mark.parametrize("kwargs", [dict(intensity=1.5), dict(regions={"lips": -0.1}), dict(regions={"nose": 0.5}),
+                                    dict(blend=("x", 2.0)), dict(intensity="abc"), dict(intensity=None),
+                                    dict(intensity=float("nan")), dict(regions={"lips": "1"}), dict(blend="x.png")])
+def test_bad_controls_raise_input_error(kwargs):
+    """Bad values are lrmakeup's InputError (not ValueError / TypeError), as soon as the controls are made."""
     with pytest.raises(InputError):
-        controls.validate()
+        MakeupControls(**kwargs)
+
+
+@pytest.mark.parametrize("index", ["0", -1, 1.0, True])
+def test_bad_face_index_raises_input_error(tiny_engine, faces, index):
+    with pytest.raises(InputError, match="face index"):
+        tiny_engine.transfer(faces["astronaut"], faces["hopper"], source_face=index)
 
 
 def test_paste_back_changes_only_the_face(tiny_engine, faces):

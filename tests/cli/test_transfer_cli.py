@@ -1,12 +1,20 @@
 """`lrmakeup transfer` end to end, and every kind of bad input: exit code 2, one line, no partial file."""
 
+import os
+import threading
+import time
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from lrmakeup.api import SHIPPED_WEIGHTS
+import lrmakeup.cli.transfer as transfer_cli
+from lrmakeup.api import MakeupTransfer
+from lrmakeup.checkpoint import save_generator
 from lrmakeup.cli import main
 from lrmakeup.data.builtin import builtin_face
+from lrmakeup.errors import LRMakeupWarning, NoFaceError
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +39,9 @@ def test_transfer_full_size(photos, tmp_path, capsys):
     code = main(["transfer", "--source", str(photos / "astronaut64.png"), "--reference", str(photos / "hopper.jpg"),
                  "--output", str(out), "--save-lr", str(lr)])
     assert code == 0, capsys.readouterr().err
-    for path in (out, lr):
-        img = Image.open(path)
-        assert img.size == (256, 256) and img.mode == "RGB"
+    img = Image.open(out)
+    assert img.size == (256, 256) and img.mode == "RGB"
+    assert Image.open(lr).size == (64, 64)  # x̃_LR at the model's input size: named and sized honestly
     err = capsys.readouterr().err
     assert ("UNTRAINED" in err) != SHIPPED_WEIGHTS.is_file()  # shipped demo weights by default, else said
 
@@ -95,3 +103,128 @@ def test_full_photo_is_pasted_back(tiny_checkpoint, photos, tmp_path, capsys):
     assert main(["transfer", "--source", str(photos / "astronaut.png"), "--reference", str(photos / "hopper.jpg"),
                  "--output", str(crop), "--checkpoint", str(tiny_checkpoint), "--crop-only"]) == 0
     assert Image.open(crop).size == (64, 64)  # the tiny model's output size
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    def refuse(args):
+        raise AssertionError("the model was loaded before the bad argument was refused")
+
+    monkeypatch.setattr(transfer_cli, "load_model", refuse)
+
+
+def _one_line(code, capsys):
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("lrmakeup: error:"), err
+    return err
+
+
+@pytest.mark.parametrize("which", ["source", "reference"])
+def test_no_face_names_the_image(tiny_checkpoint, photos, tmp_path, capsys, which):
+    """The message says whether the source or the reference had no face; the library error carries it too."""
+    pair = {"source": photos / "astronaut.png", "reference": photos / "hopper.jpg", which: photos / "noise.png"}
+    code = main(["transfer", "--source", str(pair["source"]), "--reference", str(pair["reference"]),
+                 "--output", str(tmp_path / "o.png"), "--checkpoint", str(tiny_checkpoint)])
+    err = _one_line(code, capsys)
+    assert f"no face found in the {which} photo" in err and "noise.png" in err
+    engine = MakeupTransfer.from_checkpoint(tiny_checkpoint)
+    noise = np.asarray(Image.open(photos / "noise.png"))
+    args = {"source": builtin_face("astronaut"), "reference": builtin_face("grace_hopper"), which: noise}
+    with pytest.raises(NoFaceError, match=which) as info:
+        engine.transfer(args["source"], args["reference"])
+    assert info.value.role == which
+
+
+def test_save_lr_equal_to_output_is_refused(photos, tmp_path, capsys, no_model):
+    out = tmp_path / "o.png"
+    code = main(["transfer", "--source", str(photos / "astronaut.png"), "--reference", str(photos / "hopper.jpg"),
+                 "--output", str(out), "--save-lr", str(tmp_path / "." / "o.png")])
+    assert "same file" in _one_line(code, capsys)
+
+
+@pytest.mark.parametrize("which", ["source", "reference"])
+def test_output_equal_to_an_input_is_refused(photos, tmp_path, capsys, no_model, which):
+    src, ref = tmp_path / "s.png", tmp_path / "r.jpg"
+    src.write_bytes((photos / "astronaut.png").read_bytes())
+    ref.write_bytes((photos / "hopper.jpg").read_bytes())
+    before = {p: p.read_bytes() for p in (src, ref)}
+    target = src if which == "source" else ref
+    (tmp_path / "sub").mkdir()
+    code = main(["transfer", "--source", str(src), "--reference", str(ref),
+                 "--output", str(tmp_path / "sub" / ".." / target.name)])
+    assert f"--{which}" in _one_line(code, capsys)
+    assert {p: p.read_bytes() for p in (src, ref)} == before
+
+
+def test_fifo_source_is_refused_at_once(photos, tmp_path, capsys, no_model):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("code", main(
+        ["transfer", "--source", str(fifo), "--reference", str(photos / "hopper.jpg"),
+         "--output", str(tmp_path / "o.png")])), daemon=True)
+    start = time.monotonic()
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), "a named pipe as --source blocked the command"
+    assert time.monotonic() - start < 5
+    assert "not a regular file" in _one_line(result["code"], capsys)
+
+
+def test_fifo_is_refused_by_read_image(tmp_path):
+    from lrmakeup.errors import ImageReadError
+    from lrmakeup.face.io import read_image
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageReadError, match="not a regular file"):
+        read_image(fifo)
+
+
+def test_blend_without_blend_reference_is_a_usage_error(photos, tmp_path, capsys, no_model):
+    code = main(["transfer", "--source", str(photos / "astronaut.png"), "--reference", str(photos / "hopper.jpg"),
+                 "--output", str(tmp_path / "o.png"), "--blend", "0.3"])
+    assert "--blend-reference" in _one_line(code, capsys)
+
+
+@pytest.mark.parametrize("option", [["--intensity", "abc"], ["--lips", "1.5"], ["--face-index", "-1"],
+                                    ["--device", "tpu"], ["--threads", "0"]])
+def test_bad_option_values_exit_2_before_the_model(photos, tmp_path, capsys, no_model, option):
+    code = main(["transfer", "--source", str(photos / "astronaut.png"), "--reference", str(photos / "hopper.jpg"),
+                 "--output", str(tmp_path / "o.png"), *option])
+    _one_line(code, capsys)
+
+
+def test_tiny_face_warns(tiny_checkpoint, tmp_path, capsys):
+    """A whole photo shrunk to 64x64 leaves a face of about a dozen pixels: it works, with a warning."""
+    small = tmp_path / "small.png"
+    Image.fromarray(builtin_face("astronaut")).resize((64, 64), Image.BICUBIC).save(small)
+    engine = MakeupTransfer.from_checkpoint(tiny_checkpoint)
+    with pytest.warns(LRMakeupWarning, match="pixels tall"):
+        engine.transfer(str(small), builtin_face("grace_hopper"))
+    code = main(["transfer", "--source", str(small), "--reference", str(small), "--output", str(tmp_path / "o.png"),
+                 "--checkpoint", str(tiny_checkpoint)])
+    err = capsys.readouterr().err
+    assert code == 0 and "lrmakeup: warning: the face in the source photo" in err and "blurry" in err
+
+
+def test_checkpoint_with_random_sr_stage_warns(tiny_engine, tmp_path, photos, capsys):
+    path = tmp_path / "psgan.safetensors"
+    save_generator(path, tiny_engine.model, tiny_engine.config, {"sr_modules": "random init", "untrained_sr": True})
+    with pytest.warns(LRMakeupWarning, match="super-resolution stage is randomly initialised"):
+        MakeupTransfer.from_checkpoint(path)
+    code = main(["transfer", "--source", str(photos / "astronaut.png"), "--reference", str(photos / "hopper.jpg"),
+                 "--output", str(tmp_path / "o.png"), "--checkpoint", str(path), "--crop-only"])
+    assert code == 0 and "lrmakeup: warning:" in capsys.readouterr().err
+
+
+def test_gfpgan_style_aliases_and_aligned(tiny_checkpoint, photos, tmp_path, capsys):
+    """-i/-o, --only_center_face; --aligned takes the whole image as the face (no detection: noise works)."""
+    out = tmp_path / "o.png"
+    assert main(["transfer", "-i", str(photos / "astronaut.png"), "-r", str(photos / "hopper.jpg"), "-o", str(out),
+                 "--only_center_face", "--checkpoint", str(tiny_checkpoint)]) == 0
+    assert Image.open(out).size == (512, 512)
+    aligned = tmp_path / "aligned.png"
+    assert main(["transfer", "-i", str(photos / "noise.png"), "-r", str(photos / "hopper.jpg"), "-o", str(aligned),
+                 "--aligned", "--checkpoint", str(tiny_checkpoint)]) == 0, capsys.readouterr().err
+    assert Image.open(aligned).size == (64, 64)  # the tiny model's face

@@ -22,13 +22,21 @@ def test_table_renders_values_like_the_paper_and_reasons_for_missing_ones():
             "identity_psnr": float("inf"),
         },
     }
+    rows["baseline"] = {"lpips": MetricValue.unavailable("LPIPS-alex backbone weights a|b.pth not found"),
+                        "psnr": MetricValue(20.0, None, 1)}
     text = render_table1(rows)
-    lines = text.strip().split("\n")
-    assert len(lines) == 3
+    table, notes = text.strip().split("\n\n")
+    lines = table.split("\n")
+    assert len(lines) == 4
+    # the shared reason is written once, as a footnote; a single-sample score is flagged
+    assert notes.split("\n")[0] == r"- [1] n/a: LPIPS-alex backbone weights a\|b.pth not found"
+    assert text.count("backbone weights") == 1
+    assert "single sample" in notes and "baseline" in notes.split("\n")[-1]
+    assert "method" not in notes
     assert lines[0].startswith("| model | PSNR↑ | SSIM↑ | MS-SSIM↑ | LPIPS↓ | FID↓ | NIQE↓ | ΔE00 lips↓")
     cells = [c.strip() for c in lines[2].strip("|").split(" | ")]
     assert len(cells) == 1 + len(ALL_COLUMNS)  # the escaped '|' in the reason did not split a cell
-    assert cells[:7] == ["method", "29.13", "0.8851", "0.9004", r"n/a (LPIPS-alex backbone weights a\|b.pth not found)",
-                         "123.16", "37.969"]
+    assert cells[:7] == ["method", "29.13", "0.8851", "0.9004", "n/a [1]", "123.16", "37.969"]
+    assert [c.strip() for c in lines[3].strip("|").split(" | ")][4] == "n/a [1]"
     assert cells[7] == "n/a (not measured)"  # a column the row does not have
     assert cells[10] == "∞"

@@ -26,12 +26,17 @@ def test_iqa_prints_the_niqe_of_each_image(tmp_path, astronaut_rgb, capsys):
     assert lines == [f"{p}\t{niqe(read_image(p)):.4f}" for p in (a, b)]
 
 
-def test_iqa_reports_readable_images_then_exits_2_on_a_non_image(tmp_path, astronaut_rgb, capsys):
-    good, bad = tmp_path / "good.png", tmp_path / "bad.png"
+def test_iqa_scores_the_valid_files_and_reports_the_rest(tmp_path, astronaut_rgb, capsys):
+    """A non-image and a 64x64 file (too small for NIQE) are reported; every valid file is still scored."""
+    good, bad, small, last = (tmp_path / f"{n}.png" for n in ("good", "bad", "small", "last"))
     write_image(good, astronaut_rgb[:128, :128])
+    write_image(small, astronaut_rgb[:64, :64])
+    write_image(last, astronaut_rgb[100:300, 100:300])
     bad.write_text("not an image")
-    assert _run([str(bad), str(good)]) == 2
+    assert _run([str(bad), str(good), str(small), str(last)]) == 2
     captured = capsys.readouterr()
-    assert captured.out == f"{good}\t{niqe(read_image(good)):.4f}\n"
+    assert captured.out == "".join(f"{p}\t{niqe(read_image(p)):.4f}\n" for p in (good, last))
     err = captured.err.strip().splitlines()
-    assert len(err) == 1 and "bad.png" in err[0] and err[0].startswith("lrmakeup: error:")
+    assert len(err) == 3 and all(line.startswith("lrmakeup: ") for line in err)
+    assert "bad.png" in err[0] and "small.png" in err[1] and "96x96" in err[1]
+    assert err[2] == "lrmakeup: 2 scored, 2 not scored"

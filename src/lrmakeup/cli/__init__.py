@@ -1,7 +1,10 @@
 """The ``lrmakeup`` command line. Only this layer turns lrmakeup's errors into messages and exit codes.
 
 Exit codes: 0 success, 2 bad usage or input (one line on stderr), 1 unexpected failure (one line; ``--debug``
-shows the traceback).
+shows the traceback). Library warnings (:class:`LRMakeupWarning`) are printed as ``lrmakeup: warning:`` lines.
+
+The command modules import only what their parsers need (no torch): each command checks its arguments and
+paths first and imports the heavy parts inside ``run``, so ``--help`` and bad arguments answer at once.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 
-from ..errors import InputError, LRMakeupError
+from ..errors import InputError, LRMakeupError, LRMakeupWarning
 from . import demo, evaluate, export_onnx, import_psgan, iqa, make_benchmark, prepare, serve, train, transfer
 
 COMMANDS = (transfer, demo, import_psgan, prepare, train, make_benchmark, evaluate, iqa, export_onnx, serve)
@@ -37,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
-        args = build_parser().parse_args(argv)
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            warnings.simplefilter("default", LRMakeupWarning)
+            args = build_parser().parse_args(argv)
+            return int(args.run(args) or 0)
     except InputError as exc:
         _fail(exc, debug)
         return 2
@@ -51,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"lrmakeup: internal error: {message} (run with --debug for details)", file=sys.stderr)
         return 1
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our warnings as one line; anybody else's (a library's deprecation) the usual way."""
+    if issubclass(category, LRMakeupWarning):
+        print(f"lrmakeup: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _fail(exc: Exception, debug: bool) -> None:

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import InputError
+from ..fileio import check_writable
+from .common import check_input_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "sr_image, lr_image, heatmaps, parsing, gamma, beta. The checkpoint's config and provenance are stored "
         "in the file's metadata.",
     )
-    p.add_argument("--checkpoint", required=True, help="lrmakeup checkpoint (.safetensors)")
+    p.add_argument("--checkpoint", help="lrmakeup checkpoint (.safetensors; default: the shipped demo weights)")
     p.add_argument("--output", required=True, help="ONNX file to write (.onnx); written whole or not at all")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 18; 18 or newer)")
     p.set_defaults(run=run)
@@ -31,13 +33,19 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"output '{output}' is a folder")
     if not output.parent.is_dir():
         raise InputError(f"output folder does not exist: {output.parent}")
+    check_writable(output)
+    if args.checkpoint:
+        check_input_file(args.checkpoint, "checkpoint")
+    from ..api import SHIPPED_WEIGHTS
+
+    checkpoint = args.checkpoint or SHIPPED_WEIGHTS
     from ..serving.onnx import (  # torch.onnx is heavy: only when the command runs
         DEFAULT_OPSET,
         export_onnx,
     )
 
     opset = DEFAULT_OPSET if args.opset is None else args.opset
-    export_onnx(args.checkpoint, output, opset)
+    export_onnx(checkpoint, output, opset)
     size = output.stat().st_size / 2**20
     print(f"wrote {output} ({size:.1f} MiB, opset {opset})")
     return 0

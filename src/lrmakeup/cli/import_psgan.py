@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..api import import_psgan
 from ..errors import InputError
+from ..fileio import check_writable
+from .common import check_input_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +20,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not Path(args.output).name.endswith(".safetensors"):
         raise InputError(f"output '{args.output}' must end in .safetensors")
+    check_input_file(args.psgan, "PSGAN checkpoint")
+    check_writable(args.output)  # a read-only folder is reported before any work
+    from ..api import import_psgan
+
     n = import_psgan(args.psgan, args.output)
     print(f"imported {n} PSGAN tensors into {args.output} (super-resolution modules are randomly initialised)")
     return 0

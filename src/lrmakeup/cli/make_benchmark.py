@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from ..data.benchmark import BUILTIN, build_benchmark
 from ..data.synthetic.sampler import STYLES
 from ..face.parsing import PARSING_FORMATS
+
+BUILTIN = "builtin"  # data.benchmark.BUILTIN
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +18,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="build makeup-transfer triplets with exact ground truth by rendering looks on bare faces",
         description="Render random makeup looks on bare faces: each triplet is a bare source, a reference "
         "(another identity wearing the look) and the exact target (the source wearing it), at 256x256 and "
-        "64x64. Identities are split between train and test before pairing. Re-running resumes.",
+        "64x64. Identities are split between train and test before pairing, so a side with a single identity "
+        "(the two built-in faces give one per side) can only pair a person with another variant of themself "
+        "(a flip or augmentation, marked same_identity; the command says how many). Give --faces a folder of "
+        "at least four people for cross-identity pairs on both sides. Re-running resumes.",
     )
     p.add_argument(
         "--faces",
@@ -40,6 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..data.benchmark import build_benchmark
+
     summary = build_benchmark(
         faces=args.faces,
         out=args.out,
@@ -52,10 +60,18 @@ def run(args: argparse.Namespace) -> int:
         parsing_format=args.parsing_format,
         progress=not args.quiet,
     )
+    import json
+
     counts = ", ".join(f"{n} {split}" for split, n in summary.triplets.items())
     print(
         f"wrote {summary.out}: {counts} triplets "
         f"({summary.rendered} rendered now, {summary.already_done} already done); "
         f"{summary.faces} faces used, {summary.faces_skipped} skipped"
     )
+    manifest = json.loads((Path(summary.out) / "manifest.json").read_text())
+    same = manifest.get("counts", {}).get("same_identity_pairs", 0)
+    if same:
+        print(f"lrmakeup: note: {same} of {sum(summary.triplets.values())} triplets pair a person with another "
+              "variant of themself (only one identity on their side of the split); give --faces a folder of at "
+              "least four people for cross-identity pairs", file=sys.stderr)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..data.tuples import PrepareOptions, prepare
+from .common import add_device_option
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,13 +28,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard-size", type=int, default=64, help="tuples per shard (default 64)")
     p.add_argument("--missing-segs", choices=("error", "landmarks"), default="error",
                    help="a photo without a label map: stop (default) or draw parsing from its landmarks")
-    p.add_argument("--device", default="cpu", help="device of the psgan teacher: cpu, cuda, cuda:N or auto")
+    add_device_option(p)  # the device of the psgan teacher
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..api import resolve_device
+    from ..data.tuples import PrepareOptions, prepare
 
     options = PrepareOptions(
         mt_root=args.mt_root, out=args.out, teacher=args.teacher, pairs=args.pairs, test_pairs=args.test_pairs,

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         from ..serving.web import UploadLimits, build_app, launch
     except ImportError as exc:
         raise InputError(f"lrmakeup serve needs gradio ({exc.name} is not installed): "
-                         "pip install 'lrmakeup[serve]'") from None
+                         "pip install 'lrmakeup[serve]'") from exc
     limits = UploadLimits(max_bytes=int(args.max_upload_mb * 1024 * 1024), max_side=args.max_side)
     engine = load_model(args)
     app = build_app(engine, limits)
@@ -33,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
     try:
         launch(app, limits, host=args.host, port=args.port, block=True)
     except OSError as exc:  # gradio: "Cannot find empty port in range ..." and bind errors
-        raise InputError(f"cannot serve on {args.host}:{args.port}: {str(exc).splitlines()[0]}") from None
+        raise InputError(f"cannot serve on {args.host}:{args.port}: {str(exc).splitlines()[0]}") from exc
     return 0

@@ -21,7 +21,7 @@ def read_format(folder: str | os.PathLike) -> tuple[str, dict[str, Any]]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
+        raise DataError(f"cannot read {path}: {exc}") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("format"), str):
         raise DataError(f"{path} has no \"format\" field")
     return manifest["format"], manifest

@@ -65,7 +65,7 @@ class MTDataset:
         try:
             lines = list_path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read {list_path}: {exc}") from None
+            raise DataError(f"cannot read {list_path}: {exc}") from exc
         items, seen = [], set()
         for number, line in enumerate(lines, 1):
             name = line.strip().replace("\\", "/")
@@ -100,8 +100,8 @@ class MTDataset:
     def __getitem__(self, name: str) -> MTItem:
         try:
             return self._by_name[name]
-        except KeyError:
-            raise DataError(f"'{name}' is not listed in {self.root}") from None
+        except KeyError as exc:
+            raise DataError(f"'{name}' is not listed in {self.root}") from exc
 
     def read(self, item: MTItem | str) -> tuple[np.ndarray, np.ndarray | None]:
         """The photo (H, W, 3) uint8 RGB and its MT label map (H, W) uint8 (None without one)."""
@@ -110,7 +110,7 @@ class MTDataset:
         try:
             image = read_image(item.image_path)
         except ImageReadError as exc:
-            raise DataError(str(exc)) from None
+            raise DataError(str(exc)) from exc
         seg = None if item.seg_path is None else read_seg(item.seg_path)
         if seg is not None and seg.shape != image.shape[:2]:
             raise DataError(
@@ -140,7 +140,7 @@ def read_seg(path: str | os.PathLike) -> np.ndarray:
     except DataError:
         raise
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot read label map {path}: {' '.join(str(exc).split())}") from None
+        raise DataError(f"cannot read label map {path}: {' '.join(str(exc).split())}") from exc
     labels = np.asarray(labels)
     if labels.size and labels.max() >= len(MT):
         raise DataError(f"label map {path} has label {int(labels.max())}; MT labels are 0..{len(MT) - 1}")

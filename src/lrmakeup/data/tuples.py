@@ -134,7 +134,7 @@ def _read_meta(path: Path) -> dict[str, str]:
             return f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
         reason = " ".join(str(exc).split())
-        raise DataError(f"{path} is not a readable shard ({reason}); delete it and re-run") from None
+        raise DataError(f"{path} is not a readable shard ({reason}); delete it and re-run") from exc
 
 
 class FaceStore:

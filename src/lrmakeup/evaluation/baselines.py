@@ -151,7 +151,7 @@ def load_cascade(path: str | Path, device: str | torch.device = "cpu") -> tuple[
         cfg = CascadeConfig(**json.loads(meta["config"]))
         provenance = json.loads(meta.get("provenance", "{}"))
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} carries an invalid cascade config: {exc}") from None
+        raise CheckpointError(f"{path} carries an invalid cascade config: {exc}") from exc
     check_config_bounds(cfg, "cascade", str(path))
     tensors = read_checked(path, lambda: CascadeSR(cfg), header, "cascade checkpoint")  # header vs meta model
     model = CascadeSR(cfg)

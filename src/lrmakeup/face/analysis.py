@@ -8,12 +8,13 @@ region masks (3, 64, 64) and position features (136, 64, 64).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from lrmakeup.errors import InputError, NoFaceError
+from lrmakeup.errors import InputError, LRMakeupWarning, NoFaceError
 from lrmakeup.face.crop import Box, box_iou, fallback_face_box, map_box, psgan_crop_box
 from lrmakeup.face.crop import crop as crop_image
 from lrmakeup.face.io import check_rgb_image
@@ -35,6 +36,9 @@ class FaceAnalysis:
     crop_box: Box  # (l, t, r, b) of the face crop in the original photo
     face_box: Box  # dlib's box in the original photo
     num_faces: int  # faces dlib found in the photo
+
+
+TINY_FACE = 24  # faces shorter than this (photo pixels) are blown up to the 64x64 input: warn
 
 
 def resize_bicubic(image: np.ndarray, size: int) -> np.ndarray:
@@ -71,24 +75,32 @@ class FaceAnalyzer:
         parsing_format: str = "mt",
         crop: bool = True,
         name: str = "the image",
+        role: str | None = None,
+        boxes: list[Box] | None = None,
     ) -> FaceAnalysis:
         """Analyse one face of ``image`` (H, W, 3) uint8 RGB.
 
         crop=True: detect faces (largest first; ``face_index`` picks one) and take PSGAN's square crop.
         crop=False: the image is already a face crop (e.g. an MT photo); its centred square is used.
         ``parsing``: an optional (H, W) label map of ``image`` in ``parsing_format``; without it the MT map is
-        drawn from the landmarks. ``name`` names the image in error messages.
+        drawn from the landmarks. ``name`` names the image in error messages, ``role`` ("source", "reference")
+        is carried by a :class:`NoFaceError`. ``boxes``: this image's :meth:`detect` result, when already known.
+        A face shorter than ``TINY_FACE`` pixels gives an :class:`LRMakeupWarning` (the result will be blurry).
         """
         image = check_rgb_image(image, name)
         height, width = image.shape[:2]
-        faces = self.detect(image)
+        faces = self.detect(image) if boxes is None else list(boxes)
         if face_index is not None and not 0 <= face_index < max(len(faces), 1):
-            raise NoFaceError(f"face index {face_index} is out of range: {len(faces)} face(s) found in {name}")
+            raise NoFaceError(f"face index {face_index} is out of range: {len(faces)} face(s) found in {name}", role)
         if crop:
             if not faces:
-                raise NoFaceError(f"no face found in {name}")
+                raise NoFaceError(f"no face found in {name}", role)
             face_box = faces[face_index or 0]
             crop_box = psgan_crop_box(face_box, (height, width))
+            if face_box[3] - face_box[1] < TINY_FACE:
+                warnings.warn(f"the face in {name} is only {face_box[3] - face_box[1]} pixels tall: it is enlarged "
+                              f"to the {self.input_size}x{self.input_size} input, expect a blurry result",
+                              LRMakeupWarning, stacklevel=2)
         else:
             side = min(height, width)
             left, top = (width - side) // 2, (height - side) // 2
@@ -138,3 +150,12 @@ class FaceAnalyzer:
 
 def _shift(box: Box, dx: int, dy: int) -> Box:
     return box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy
+
+
+def center_face_index(boxes: list[Box], image_hw: tuple[int, int]) -> int:
+    """Index of the box whose centre lies nearest the image centre (GFPGAN's ``--only_center_face``)."""
+    if not boxes:
+        raise NoFaceError("no face found")
+    cy, cx = image_hw[0] / 2.0, image_hw[1] / 2.0
+    return min(range(len(boxes)),
+               key=lambda i: ((boxes[i][0] + boxes[i][2]) / 2 - cx) ** 2 + ((boxes[i][1] + boxes[i][3]) / 2 - cy) ** 2)

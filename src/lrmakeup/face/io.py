@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -54,7 +55,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if path.is_dir():
         raise ImageReadError(f"cannot read image {path}: it is a directory")
     try:
-        with path.open("rb") as fp:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; fstat then refuses anything but a file
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fp:
+            if not stat.S_ISREG(os.fstat(fp.fileno()).st_mode):
+                raise ImageReadError(f"cannot read image {path}: not a regular file")
+            os.set_blocking(fp.fileno(), True)
             return _decode(fp, str(path))
     except OSError as exc:  # permission denied and the like; decoding errors are handled in _decode
         raise ImageReadError(f"cannot read image {path}: {exc.strerror or exc}") from exc

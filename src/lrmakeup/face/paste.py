@@ -1,10 +1,17 @@
-"""Paste a generated 256x256 face back into the original photo (METHOD §5 post-processing).
+"""Paste a generated face back into the original photo (METHOD §5 post-processing).
 
-PSGAN adds the source's high frequencies back at the crop's resolution and pastes the crop into the photo;
-GFPGAN blends the restored face in with a soft face mask. We do both: the result is resized to the crop, the
-detail the 256 grid cannot hold (crop − up(down(crop))) is added back, and the face region (from the parsing,
-dilated and blurred, and faded towards the crop's border) is alpha-blended into the photo, so only the face
-changes and no seam shows.
+PSGAN adds the source's high frequencies back at the crop's resolution and pastes the crop; GFPGAN blends the
+restored face in with a soft face mask. A 64x64 input cannot carry the photo's own detail, so the result's
+detail finer than the model's input grid is a guess, softer than the photo around it (a soft chin above a sharp
+neck). We therefore take from the generated face only what makeup changes, its coarse colour, and keep every
+finer detail of the photo:
+
+    out = photo + alpha * blur(up(face) - photo)        (inside the face crop)
+
+``blur`` removes the frequencies the ``detail_size`` input grid cannot hold (the source's own detail is thus
+added back at every scale finer than that, not only above 256), and ``alpha`` is the face region (from the
+parsing map) feathered *inwards*: 1 well inside the face, falling smoothly to exactly 0 at the region's edge,
+so the hair fringe, the neck and everything outside the face stay byte-identical and no seam shows.
 """
 
 from __future__ import annotations
@@ -19,36 +26,41 @@ FACE_LABELS = (MT.SKIN, MT.LEFT_BROW, MT.RIGHT_BROW, MT.LEFT_EYE, MT.RIGHT_EYE, 
                MT.LOWER_LIP)
 
 
-def face_blend_mask(parsing: np.ndarray, size: int, dilate: float = 0.04, blur: float = 0.03,
-                    border: float = 0.06) -> np.ndarray:
-    """(size, size) float32 alpha in [0, 1]: the face labels of ``parsing`` (any square size), grown by
-    ``dilate`` and softened by ``blur`` (fractions of the side), faded to 0 within ``border`` of the edge."""
+def face_blend_mask(parsing: np.ndarray, size: int, feather: float = 0.08, border: float = 0.04) -> np.ndarray:
+    """(size, size) float32 alpha in [0, 1] for a crop of side ``size``.
+
+    The face labels of ``parsing`` (any square size), feathered inwards over ``feather`` of the side with a
+    smoothstep (no kink where it reaches 0 or 1), and kept ``border`` of the side away from the crop's edge.
+    Exactly 0 outside the face region.
+    """
     face = np.isin(parsing, [int(v) for v in FACE_LABELS]).astype(np.uint8)
     face = cv2.resize(face, (size, size), interpolation=cv2.INTER_NEAREST)
-    k = max(1, int(round(dilate * size)))
-    face = cv2.dilate(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
-    sigma = max(0.5, blur * size)
-    alpha = cv2.GaussianBlur(face.astype(np.float32), (0, 0), sigma)
-    ramp = np.clip(np.minimum(np.arange(size), np.arange(size)[::-1]) / max(1.0, border * size), 0, 1)
-    return alpha * np.minimum.outer(ramp, ramp).astype(np.float32)
+    margin = int(round(border * size))
+    if margin > 0:
+        face[:margin], face[-margin:], face[:, :margin], face[:, -margin:] = 0, 0, 0, 0
+    if not face.any():
+        return np.zeros((size, size), np.float32)
+    inside = cv2.distanceTransform(face, cv2.DIST_L2, 5)  # distance to the nearest pixel outside the face
+    t = np.clip(inside / max(1.0, feather * size), 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
-def paste_back(photo: np.ndarray, crop_box: Box, face: np.ndarray, parsing: np.ndarray) -> np.ndarray:
+def paste_back(photo: np.ndarray, crop_box: Box, face: np.ndarray, parsing: np.ndarray,
+               detail_size: int = 64) -> np.ndarray:
     """Blend ``face`` (S, S, 3) uint8, generated for the crop ``crop_box`` of ``photo`` (H, W, 3), back in.
 
-    ``parsing`` is the face's MT label map (any square size) that decides which pixels are the face.
-    Returns a new (H, W, 3) uint8 photo; pixels outside the blended face region are unchanged.
+    ``parsing`` is the face's MT label map (any square size) that decides which pixels are the face;
+    ``detail_size`` is the model's input size: detail finer than that grid comes from the photo.
+    Returns a new (H, W, 3) uint8 photo; pixels outside the face region are unchanged.
     """
     left, top, right, bottom = crop_box
     side = right - left
     src = photo[top:bottom, left:right].astype(np.float32)
-    s = face.shape[0]
-    up = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC if side > s else cv2.INTER_AREA)
-    result = up.astype(np.float32)
-    if side > s:  # PSGAN: restore the detail finer than the model's grid from the source crop
-        down = cv2.resize(photo[top:bottom, left:right], (s, s), interpolation=cv2.INTER_AREA)
-        result += src - cv2.resize(down, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    interpolation = cv2.INTER_CUBIC if side > face.shape[0] else cv2.INTER_AREA
+    up = cv2.resize(face, (side, side), interpolation=interpolation).astype(np.float32)
+    sigma = max(0.5, 0.5 * side / detail_size)  # about the blur of one input pixel at the crop's scale
+    change = cv2.GaussianBlur(up - src, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     alpha = face_blend_mask(parsing, side)[..., None]
     out = photo.copy()
-    out[top:bottom, left:right] = np.clip(alpha * result + (1 - alpha) * src, 0, 255).round().astype(np.uint8)
+    out[top:bottom, left:right] = np.clip(src + alpha * change, 0, 255).round().astype(np.uint8)
     return out

@@ -13,8 +13,8 @@ import numpy as np
 from lrmakeup.errors import InputError
 from lrmakeup.face.landmarks import check_landmarks
 from lrmakeup.face.parsing import MT
-from lrmakeup.models.inputs import REGIONS
 
+REGIONS = ("lips", "skin", "eyes")  # order of the region-mask channels everywhere in lrmakeup
 LIP_LABELS = (MT.UPPER_LIP, MT.LOWER_LIP)
 FACE_LABELS = (MT.SKIN, MT.NOSE)
 EYE_LANDMARKS = (slice(36, 42), slice(42, 48))  # the person's right eye, left eye

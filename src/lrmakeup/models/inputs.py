@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-REGIONS = ("lips", "skin", "eyes")  # order of the region-mask channels everywhere in lrmakeup
+from ..face.regions import REGIONS  # noqa: F401 - defined with the region masks (no torch there)
 
 
 @dataclass

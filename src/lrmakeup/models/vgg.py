@@ -58,7 +58,7 @@ def _read_state_dict(path: Path) -> dict[str, Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a bad checkpoint
-        raise CheckpointError(f"cannot read VGG-16 weights from {path}: {exc}") from None
+        raise CheckpointError(f"cannot read VGG-16 weights from {path}: {exc}") from exc
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} does not hold a state dict (got {type(state).__name__})")
     return state
@@ -73,7 +73,7 @@ def _download_state_dict() -> dict[str, Tensor]:
             f"ImageNet VGG-16 weights not found and the download failed ({type(exc).__name__}: {exc}). "
             f"Download {VGG16_URL} and put it at {vgg16_cache_path()} "
             f"(or pass its path explicitly, or choose loss.vgg_weights=random)"
-        ) from None
+        ) from exc
 
 
 def _load_features(layers: nn.Sequential, state: dict[str, Tensor], where: str) -> None:

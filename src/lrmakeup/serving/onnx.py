@@ -148,7 +148,7 @@ def read_onnx_metadata(path: str | Path) -> tuple[Config, dict[str, Any], dict[s
     try:
         proto = onnx.load_model(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - protobuf raises several unrelated types on garbage
-        raise CheckpointError(f"{path} is not a readable ONNX model ({' '.join(str(exc).split())[:200]})") from None
+        raise CheckpointError(f"{path} is not a readable ONNX model ({' '.join(str(exc).split())[:200]})") from exc
     meta = {p.key: p.value for p in proto.metadata_props}
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an lrmakeup ONNX export (format {meta.get('format')!r})")
@@ -210,7 +210,7 @@ class OnnxGenerator:
         try:
             return ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
-            raise CheckpointError(f"onnxruntime cannot load {self.path}: {' '.join(str(exc).split())[:200]}") from None
+            raise CheckpointError(f"onnxruntime cannot load {self.path}: {' '.join(str(exc).split())[:200]}") from exc
 
     # --- inference --------------------------------------------------------------------------------------------
     def run(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference]) -> OnnxOutput:
@@ -267,8 +267,8 @@ def _require(module: str, package: str):
 
     try:
         return importlib.import_module(module)
-    except ImportError:
-        raise InputError(f"the ONNX backend needs the '{package}' package (pip install {package})") from None
+    except ImportError as exc:
+        raise InputError(f"the ONNX backend needs the '{package}' package (pip install {package})") from exc
 
 
 def _sha256(path: str | Path) -> str:

@@ -67,8 +67,8 @@ def load_upload(path: str | os.PathLike, limits: UploadLimits, what: str) -> np.
     path = Path(path)
     try:
         size = path.stat().st_size
-    except OSError:
-        raise ImageReadError(f"the {what} upload is missing; please upload it again") from None
+    except OSError as exc:
+        raise ImageReadError(f"the {what} upload is missing; please upload it again") from exc
     if size > limits.max_bytes:
         raise InputError(f"the {what} is {_megabytes(size)}; uploads are limited to {_megabytes(limits.max_bytes)}")
     data = path.read_bytes()

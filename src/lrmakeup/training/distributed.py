@@ -39,8 +39,8 @@ def _env_int(name: str, default: int) -> int:
         return default
     try:
         return int(raw)
-    except ValueError:
-        raise ConfigError(f"environment variable {name}={raw!r} is not an integer") from None
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {name}={raw!r} is not an integer") from exc
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -49,8 +49,8 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown device '{name}' (use cpu, cuda, cuda:N or auto)") from None
+    except RuntimeError as exc:
+        raise ConfigError(f"unknown device '{name}' (use cpu, cuda, cuda:N or auto)") from exc
     if device.type == "cpu":
         return device
     if device.type != "cuda":

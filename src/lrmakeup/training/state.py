@@ -135,7 +135,7 @@ def load_state(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for truncated or foreign files
-        raise CheckpointError(f"{path} is not a readable training state ({type(exc).__name__}: {exc})") from None
+        raise CheckpointError(f"{path} is not a readable training state ({type(exc).__name__}: {exc})") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an lrmakeup training state")
     return state
@@ -155,7 +155,7 @@ def load_latest_state(path: str | Path) -> tuple[dict[str, Any], str]:
     try:
         state = load_state(prev)
     except CheckpointError as exc:
-        raise CheckpointError(f"{newest}; the previous state is unreadable too ({exc})") from None
+        raise CheckpointError(f"{newest}; the previous state is unreadable too ({exc})") from exc
     newest_line = " ".join(str(newest).split())
     return state, (f"lrmakeup: note: {newest_line}; resuming from the previous state {prev.name} "
                    f"(step {state.get('step')})")

@@ -282,7 +282,7 @@ class Trainer:
             try:  # through the dataclasses: fields added since the run started take their defaults
                 saved = config_from_dict(yaml.safe_load(state["config"])).to_dict()
             except (yaml.YAMLError, LRMakeupError) as exc:
-                raise CheckpointError(f"{self.state_path} carries an invalid config: {exc}") from None
+                raise CheckpointError(f"{self.state_path} carries an invalid config: {exc}") from exc
             for section in ("model", "loss"):
                 diff = _first_difference(saved[section], config.to_dict()[section], section)
                 if diff:
@@ -314,7 +314,7 @@ class Trainer:
             self.opt_d.load_state_dict(state["opt_d"])
         except (ValueError, KeyError) as exc:
             raise CheckpointError(f"{self.state_path}: optimiser state does not fit ({exc}); "
-                                  "was train.optimizer changed?") from None
+                                  "was train.optimizer changed?") from exc
         self.sched_g.load_state_dict(state["sched_g"])
         self.sched_d.load_state_dict(state["sched_d"])
         tc = self.cfg.train

@@ -25,8 +25,8 @@ def _check_rgb(name: str, value: Any) -> RGB:
     try:
         rgb = tuple(int(v) for v in value)
         exact = all(float(v) == int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be an (r, g, b) triple of integers 0..255, got {value!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be an (r, g, b) triple of integers 0..255, got {value!r}") from exc
     if len(rgb) != 3 or not exact or not all(0 <= v <= 255 for v in rgb):
         raise ConfigError(f"{name} must be an (r, g, b) triple of integers 0..255, got {value!r}")
     return rgb  # type: ignore[return-value]
@@ -35,8 +35,8 @@ def _check_rgb(name: str, value: Any) -> RGB:
 def _check_range(name: str, value: Any, low: float, high: float) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}") from exc
     if isinstance(value, bool) or not low <= number <= high:
         raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}")
     return number

@@ -1,0 +1,113 @@
+"""How long the ``lrmakeup`` command makes a user wait: start-up and one 64x64 pair (issue 9.1).
+
+    python benchmarks/cli_latency.py [--runs 3] [--src OTHER_CHECKOUT/src]
+
+Prints, in one run: the wall time of ``lrmakeup --help``, of a bad argument (a missing source), of one 64x64
+pair with the shipped weights (``lrmakeup transfer``, each --threads value asked for), and the breakdown of
+one pair measured in a fresh process: imports, model load, face analysis (source and reference), generator.
+Every figure is the minimum over ``--runs`` runs (the least disturbed by other work on the machine); say how
+busy the machine was next to the numbers. ``--src`` times another checkout (e.g. the code before a change:
+``git worktree add /tmp/before HEAD~1``) with this interpreter.
+
+Targets (idle 2-core machine): ``--help`` < 1.5 s, a bad argument < 2 s, one 64x64 transfer < 4 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BREAKDOWN = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import torch
+from lrmakeup.api import MakeupTransfer
+t1 = time.perf_counter()
+torch.set_num_threads(int(sys.argv[3]))
+engine = MakeupTransfer.default()
+t2 = time.perf_counter()
+src, ref = engine.analyze(sys.argv[1]), engine.analyze(sys.argv[2])
+t3 = time.perf_counter()
+engine.transfer(src, ref)
+t4 = time.perf_counter()
+print(json.dumps({"imports": t1 - t0, "model load": t2 - t1, "face analysis (2 photos)": t3 - t2,
+                  "generator": t4 - t3}))
+"""
+
+
+def wall(cmd: list[str], env: dict[str, str], check: bool = True) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - t
+    if check and proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return seconds
+
+
+def make_inputs(folder: Path) -> tuple[Path, Path]:
+    """The built-in faces reduced to the model's 64x64 face crops (what a user of low-resolution faces has)."""
+    from PIL import Image
+
+    from lrmakeup.data.builtin import builtin_face
+    from lrmakeup.face import FaceAnalyzer
+
+    analyzer = FaceAnalyzer()
+    paths = []
+    for name in ("astronaut", "grace_hopper"):
+        path = folder / f"{name}64.png"
+        Image.fromarray(analyzer.analyze(builtin_face(name)).image_lr).save(path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the minimum is printed")
+    parser.add_argument("--threads", default="1,2", help="--threads values to time the transfer with")
+    parser.add_argument("--src", help="time the lrmakeup package in this src folder instead (e.g. older code)")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    if args.src:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(args.src).resolve()), env.get("PYTHONPATH")]))
+    lrmakeup = [sys.executable, "-m", "lrmakeup"]
+    where = subprocess.run([sys.executable, "-c", "import lrmakeup; print(lrmakeup.__file__)"], env=env,
+                           capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()
+    print(f"lrmakeup from {where}; {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          f"(over ~0.5 per core means other work competes); minimum of {args.runs} runs")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        source, reference = make_inputs(tmp)
+        out = tmp / "out.png"
+        rows = [("lrmakeup --help", min(wall([*lrmakeup, "--help"], env) for _ in range(args.runs)))]
+        bad = [*lrmakeup, "transfer", "--source", str(tmp / "missing.png"), "--reference", str(reference),
+               "--output", str(out)]
+        rows.append(("bad argument (missing source)", min(wall(bad, env, check=False) for _ in range(args.runs))))
+        threads = [int(t) for t in args.threads.split(",") if t]
+        for n in threads:
+            cmd = [*lrmakeup, "transfer", "--source", str(source), "--reference", str(reference), "--output", str(out)]
+            if not args.src or n != threads[0]:
+                cmd += ["--threads", str(n)]  # older code may not know --threads: its default runs first
+            rows.append((f"transfer, one 64x64 pair, --threads {n}" if not args.src or n != threads[0]
+                         else "transfer, one 64x64 pair, default threads", min(wall(cmd, env) for _ in range(args.runs))))
+        for name, seconds in rows:
+            print(f"{name:>42}: {seconds:6.2f} s")
+        print("breakdown of one pair (fresh process, shipped weights):")
+        for n in threads:
+            best: dict[str, float] = {}
+            for _ in range(args.runs):
+                proc = subprocess.run([sys.executable, "-c", BREAKDOWN, str(source), str(reference), str(n)], env=env,
+                                      capture_output=True, text=True, check=True)
+                for step, seconds in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+                    best[step] = min(best.get(step, float("inf")), seconds)
+            print(f"  {n} thread(s): " + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in best.items()))
+
+
+if __name__ == "__main__":
+    main()
