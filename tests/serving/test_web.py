@@ -172,3 +172,55 @@ def test_serve_command_loads_once_and_launches_with_the_caps(tiny_checkpoint, mo
     assert "serving on http://127.0.0.1:7999" in capsys.readouterr().out
     with pytest.raises(InputError, match="--port"):
         args.run(parser.parse_args(["serve", "--port", "0"]))
+
+
+# --- every input path, the same caps ----------------------------------------------------------------------
+
+def test_pixel_count_is_capped_as_well_as_the_side(tmp_path, monkeypatch):
+    path = png(tmp_path / "square.png", 3000, 3000)  # within 4096 a side, 9 megapixels
+    monkeypatch.setattr(web, "decode_image", lambda *a, **k: pytest.fail("decoded an oversized image"))
+    with pytest.raises(InputError, match=r"the source photo is 3000x3000 pixels \(9\.0 megapixels\); images are "
+                                         r"limited to 4\.0 megapixels"):
+        load_upload(path, UploadLimits(max_pixels=4_000_000), "source photo")
+
+
+def test_data_urls_are_capped_by_their_base64_length_before_decoding(tmp_path, monkeypatch):
+    import base64
+
+    data = png(tmp_path / "noise.png", 100, 100, noise=True).read_bytes()
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    assert web.read_image_input({"url": url}, UploadLimits(), "source photo").shape == (100, 100, 3)
+    monkeypatch.setattr(base64, "b64decode", lambda *a, **k: pytest.fail("decoded an oversized data: URL"))
+    with pytest.raises(InputError, match=rf"the source photo is {len(data) // 1024} KB; uploads are limited to 1 KB"):
+        web.read_image_input({"url": url}, UploadLimits(max_bytes=1000), "source photo")
+    monkeypatch.undo()
+    with pytest.raises(ImageReadError, match="not base64 encoded"):
+        web.read_image_input({"url": "data:image/png,rawbytes"}, UploadLimits(), "source photo")
+
+
+def test_paths_outside_the_allowed_folders_are_not_read(tmp_path):
+    inside, outside = tmp_path / "cache", tmp_path / "elsewhere"
+    inside.mkdir(), outside.mkdir()
+    ok = png(inside / "a.png", 20, 20)
+    secret = png(outside / "secret.png", 20, 20)
+    link = inside / "link.png"
+    link.symlink_to(secret)  # a link out of the cache is outside too
+    assert web.read_image_input({"path": str(ok)}, UploadLimits(), "source photo", roots=[inside]) is not None
+    for path in (secret, link, inside / ".." / "elsewhere" / "secret.png"):
+        with pytest.raises(InputError, match="must be uploaded to this page"):
+            web.read_image_input({"path": str(path)}, UploadLimits(), "source photo", roots=[inside])
+    with pytest.raises(InputError, match="must be uploaded to this page"):
+        web.read_image_input({"url": "http://example.com/a.png"}, UploadLimits(), "source photo", roots=[inside])
+
+
+def test_blend_and_face_choice_reach_the_transfer(engine, examples):
+    source, reference = examples[0]
+    blended = run_request(engine, UploadLimits(), WebRequest(source, reference, blend_reference=examples[1][1],
+                                                             blend=0.25, faces="largest"))
+    assert "makeup blended 0.75 reference + 0.25 second reference" in blended.note
+    plain = run_request(engine, UploadLimits(), WebRequest(source, reference, faces="0"))
+    assert not np.array_equal(blended.image, plain.image)
+    with pytest.raises(InputError, match="faces must be one of"):
+        run_request(engine, UploadLimits(), WebRequest(source, reference, faces="everyone"))
+    with pytest.raises(InputError, match=r"blend must be a number in \[0, 1\], got 'half'"):
+        run_request(engine, UploadLimits(), WebRequest(source, reference, blend_reference=reference, blend="half"))

@@ -119,6 +119,26 @@ def test_page_transfers_and_caps_uploads_offline(server, browser):
             message=f"no image in #{elem_id}; page says: {toast_text(browser)!r}")
     note = browser.find_element(By.CSS_SELECTOR, "#note textarea").get_attribute("value")
     assert "full photo (512x512)" in note
+    if os.environ.get("LRMAKEUP_SCREENSHOT"):  # e.g. for a review: the page right after a transfer
+        browser.save_screenshot(os.environ["LRMAKEUP_SCREENSHOT"])
+
+    # The page's layout: examples right under the inputs (above the controls), the blend and face controls,
+    # and a 64x64 upload that keeps its box's height instead of collapsing it to a strip.
+    top = {i: browser.find_element(By.CSS_SELECTOR, f"#{i}").rect for i in ("source", "examples", "run", "intensity")}
+    assert top["source"]["y"] < top["examples"]["y"] < top["intensity"]["y"]
+    assert top["run"]["y"] + top["run"]["height"] < 1000  # the button is on the first screen
+    browser.find_element(By.CSS_SELECTOR, "#blend-controls button").click()  # open the accordion
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#blend-reference"))
+    for elem_id in ("blend-reference", "blend", "faces"):
+        assert browser.find_elements(By.CSS_SELECTOR, f"#{elem_id}"), elem_id
+    box = browser.find_element(By.CSS_SELECTOR, "#source").rect["height"]
+    small = folder / "small64.png"
+    Image.open(examples / "astronaut.png").resize((64, 64)).save(small)
+    browser.find_element(By.CSS_SELECTOR, "#source button[aria-label='Clear']").click() if browser.find_elements(
+        By.CSS_SELECTOR, "#source button[aria-label='Clear']") else None
+    upload(browser, "source", small)
+    assert browser.find_element(By.CSS_SELECTOR, "#source").rect["height"] >= 0.9 * box >= 200
+    upload(browser, "source", examples / "astronaut.png")
 
     # Too many pixels a side: refused by the handler with the cap in one line, no traceback.
     wide = folder / "wide.png"

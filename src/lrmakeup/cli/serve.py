@@ -14,6 +14,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest accepted upload in MB (default: 10)")
     p.add_argument("--max-side", type=int, default=4096, help="largest accepted image side in pixels (default: 4096)")
+    p.add_argument("--max-megapixels", type=float, default=None,
+                   help="largest accepted image area in megapixels (default: 16.8, i.e. 4096x4096)")
+    p.add_argument("--cache-minutes", type=float, default=15.0,
+                   help="uploads and results are deleted from the server's temporary folder after this many "
+                        "minutes (default: 15)")
     add_model_options(p)
     p.set_defaults(run=run)
 
@@ -21,14 +26,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise InputError(f"--port must lie in 1..65535, got {args.port}")
+    if not args.cache_minutes > 0:
+        raise InputError(f"--cache-minutes must be > 0, got {args.cache_minutes}")
     try:
         from ..serving.web import UploadLimits, build_app, launch
     except ImportError as exc:
         raise InputError(f"lrmakeup serve needs gradio ({exc.name} is not installed): "
                          "pip install 'lrmakeup[serve]'") from exc
-    limits = UploadLimits(max_bytes=int(args.max_upload_mb * 1024 * 1024), max_side=args.max_side)
+    pixels = {} if args.max_megapixels is None else {"max_pixels": int(args.max_megapixels * 1e6)}
+    limits = UploadLimits(max_bytes=int(args.max_upload_mb * 1024 * 1024), max_side=args.max_side, **pixels)
     engine = load_model(args)
-    app = build_app(engine, limits)
+    app = build_app(engine, limits, cache_seconds=max(int(args.cache_minutes * 60), 1))
     print(f"lrmakeup: serving on http://{args.host}:{args.port} (Ctrl+C stops)")
     try:
         launch(app, limits, host=args.host, port=args.port, block=True)
