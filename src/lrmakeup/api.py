@@ -250,7 +250,8 @@ class MakeupTransfer:
         out, results = photo, []
         for face in faces:
             result = self.transfer(face, ref, controls=controls)
-            out = paste_back(out, face.crop_box, result.image, face.parsing, detail_size=self.config.model.input_size)
+            out = paste_back(out, face.crop_box, result.image, face.parsing, detail_size=self.config.model.input_size,
+                             landmarks=face.landmarks, bare=face.image_up)
             results.append(result)
         return out, results
 
