@@ -1,0 +1,61 @@
+"""Start-up: --help and bad arguments answer without importing torch (issue 9.1, 10.10); the README's
+promises about --checkpoint / --device / --threads hold. Wall times are measured by benchmarks/cli_latency.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lrmakeup.cli import build_parser
+from lrmakeup.cli import evaluate as evaluate_cli
+
+HEAVY = ("torch", "torchvision", "torchmetrics", "gradio", "onnx", "onnxruntime")
+
+
+def _modules_after(code: str) -> set[str]:
+    """Top-level modules imported by ``code`` in a fresh interpreter."""
+    probe = f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_help_imports_no_torch():
+    loaded = _modules_after("from lrmakeup.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass")
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+
+
+@pytest.mark.parametrize("argv", [
+    ["transfer", "--source", "missing.png", "--reference", "missing.png", "--output", "o.png"],
+    ["transfer", "--help"],
+    ["evaluate", "--data", "nowhere", "--out", "o", "--baselines", "bicubic,nope"],
+    ["iqa", "--crop-border", "-1", "x.png"],
+    ["export-onnx", "--output", "/proc/x.onnx"],
+])
+def test_bad_arguments_are_reported_before_torch_is_imported(argv):
+    loaded = _modules_after(f"from lrmakeup.cli import main\ntry:\n    code = main({argv!r})\nexcept SystemExit:\n"
+                            "    code = 0\nassert code in (0, 2), code")
+    assert "torch" not in loaded
+
+
+def test_evaluate_knows_the_runners_baselines():
+    from lrmakeup.evaluation.runner import BASELINES
+
+    assert evaluate_cli.BASELINES == BASELINES
+
+
+def _options(command: str) -> set[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return {s for a in sub.choices[command]._actions for s in a.option_strings}
+
+
+@pytest.mark.parametrize("command", ["transfer", "demo", "serve", "evaluate"])
+def test_model_commands_take_checkpoint_device_threads(command):
+    assert {"--checkpoint", "--device", "--threads"} <= _options(command)
+
+
+def test_gfpgan_conventions():
+    assert {"-i", "-o", "--aligned", "--only-center-face", "--only_center_face"} <= _options("transfer")
+    assert "--checkpoint" in _options("export-onnx")
