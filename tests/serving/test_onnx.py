@@ -206,3 +206,28 @@ def test_too_many_references(exported):
     src = face(*sizes(config), 8)
     with pytest.raises(InputError, match="references"):
         onnx_gen(src, [Reference(src)] * 9)
+
+
+def test_export_shows_its_progress(tmp_path, capsys, monkeypatch):
+    """The conversion is one long call (~30 s): the command says what it does and that it is still working."""
+    import time as time_module
+
+    import lrmakeup.serving.onnx as onnx_module
+
+    config = load_config(builtin_config_path("tiny"))
+    save_generator(tmp_path / "g.safetensors", LRMakeupGenerator(config.model), config)
+
+    def slow_export(checkpoint, output, opset):
+        time_module.sleep(0.5)
+        output.write_bytes(b"onnx")
+
+    monkeypatch.setattr(onnx_module, "export_onnx", slow_export)
+    monkeypatch.setattr(export_cmd, "HEARTBEAT_SECONDS", 0.1)
+    assert cli_main(["export-onnx", "--checkpoint", str(tmp_path / "g.safetensors"),
+                     "--output", str(tmp_path / "g.onnx")]) == 0
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert lines[0].startswith("[1/2] checked ") and "M weights, 16 -> 64 px" in lines[0]
+    assert lines[1].startswith("[2/2] tracing and converting the generator to ONNX opset 18")
+    assert len([line for line in lines if "still converting" in line]) >= 2
+    assert out.startswith(f"wrote {tmp_path / 'g.onnx'}")

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import check_writable
 from .common import check_input_file
+
+
+HEARTBEAT_SECONDS = 10.0  # a progress line this often during the conversion
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,8 +51,42 @@ def run(args: argparse.Namespace) -> int:
         export_onnx,
     )
 
+    from ..checkpoint import read_checkpoint
+
     opset = DEFAULT_OPSET if args.opset is None else args.opset
-    export_onnx(checkpoint, output, opset)
+    start = time.monotonic()
+    tensors, config, _ = read_checkpoint(checkpoint)  # a bad file fails here, before the slow part
+    n = sum(t.numel() for t in tensors.values())
+    del tensors
+    _step(f"[1/2] checked {checkpoint}: {n / 1e6:.2f}M weights, {config.model.input_size} -> "
+          f"{config.model.image_size} px")
+    _step(f"[2/2] tracing and converting the generator to ONNX opset {opset} (the slow part: about 30 s on a "
+          "2-core CPU)")
+    with _heartbeat(start):
+        export_onnx(checkpoint, output, opset)
     size = output.stat().st_size / 2**20
-    print(f"wrote {output} ({size:.1f} MiB, opset {opset})")
+    print(f"wrote {output} ({size:.1f} MiB, opset {opset}) in {time.monotonic() - start:.0f} s")
     return 0
+
+
+def _step(line: str) -> None:
+    """Progress goes to stderr (like a progress bar), so stdout holds only the result line."""
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _heartbeat(start: float):
+    """Print the elapsed time every HEARTBEAT_SECONDS while the block runs (the conversion is one long call)."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT_SECONDS):
+            _step(f"      ... still converting ({time.monotonic() - start:.0f} s)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
