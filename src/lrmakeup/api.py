@@ -25,6 +25,7 @@ from .face.paste import paste_back
 from .models import REGIONS, FaceBatch, LRMakeupGenerator, Reference
 from .models.inputs import to_uint8_image
 from .models.psgan import load_psgan_makeup
+from .utils import resolve_device
 
 ImageLike = Union[str, Path, np.ndarray, FaceAnalysis]
 FaceChoice = Union[int, Literal["all", "largest", "center"], None]  # which faces of a photo; None = "all"
@@ -79,21 +80,6 @@ class TransferResult:
     parsing: np.ndarray  # (64, 64) uint8 estimated parsing (MT labels)
     source: FaceAnalysis
     reference: FaceAnalysis
-
-
-def resolve_device(name: str) -> torch.device:
-    """'cpu', 'cuda', 'cuda:N' or 'auto' -> a usable torch.device (InputError when CUDA is absent)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise InputError(f"unknown device '{name}' (use cpu, cuda, cuda:N or auto)") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for but no CUDA GPU is available")
-    if device.type not in ("cpu", "cuda"):
-        raise InputError(f"unsupported device '{name}' (use cpu, cuda, cuda:N or auto)")
-    return device
 
 
 class MakeupTransfer:

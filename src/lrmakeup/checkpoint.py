@@ -32,6 +32,7 @@ from .config import Config, config_from_dict
 from .errors import CheckpointError, LRMakeupError
 from .fileio import atomic_write
 from .models import LRMakeupGenerator
+from .utils import check_keys_and_shapes
 
 FORMAT = "lrmakeup-generator-v1"
 
@@ -121,15 +122,10 @@ def expected_tensors(build: Callable[[], nn.Module], source: str) -> dict[str, t
 
 def check_header(header: Header, expected: dict[str, torch.Tensor], source: str) -> None:
     """Every expected tensor present with its shape and a compatible dtype, nothing else (CheckpointError)."""
-    for key in expected:
-        if key not in header:
-            raise CheckpointError(f"{source}: missing tensor '{key}'")
-    for key, (shape, dtype) in header.items():
-        if key not in expected:
-            raise CheckpointError(f"{source}: unexpected tensor '{key}'")
+    check_keys_and_shapes({k: shape for k, (shape, _) in header.items()},
+                          {k: tuple(v.shape) for k, v in expected.items()}, source)
+    for key, (_, dtype) in header.items():
         want = expected[key]
-        if shape != tuple(want.shape):
-            raise CheckpointError(f"{source}: tensor '{key}' has shape {shape}, expected {tuple(want.shape)}")
         allowed = FLOAT_DTYPES if want.is_floating_point() else {TORCH_DTYPES.get(want.dtype, str(want.dtype))}
         if dtype not in allowed:
             raise CheckpointError(f"{source}: tensor '{key}' has dtype {dtype}, expected one of "
@@ -197,16 +193,8 @@ def load_state_strict(model: nn.Module, tensors: dict[str, torch.Tensor], source
     """Load ``tensors`` into ``model``; any missing, unexpected, mis-shaped or non-finite tensor is a
     CheckpointError naming it."""
     expected = model.state_dict()
-    for key in expected:
-        if key not in tensors:
-            raise CheckpointError(f"{source}: missing tensor '{key}'")
-    for key, value in tensors.items():
-        if key not in expected:
-            raise CheckpointError(f"{source}: unexpected tensor '{key}'")
-        if tuple(value.shape) != tuple(expected[key].shape):
-            raise CheckpointError(
-                f"{source}: tensor '{key}' has shape {tuple(value.shape)}, expected {tuple(expected[key].shape)}"
-            )
+    check_keys_and_shapes({k: tuple(v.shape) for k, v in tensors.items()},
+                          {k: tuple(v.shape) for k, v in expected.items()}, source)
     check_finite(tensors, source)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
 

@@ -185,15 +185,12 @@ def build_benchmark(
     and ``variants`` variants of each). ``parsing``: optional folder of label maps named like the photos
     (``<stem>.png``, in ``parsing_format``); without one a face's regions are drawn from its landmarks.
     ``style``: "natural", "moderate", "dramatic", or None for a mix.
+
+    Steps: check the options, analyse the faces (cached in out/faces, so a resumed build skips dlib), split the
+    identities and plan the triplets (the plan depends only on the seed and the faces), write the manifest,
+    render the triplets not yet on disk, mark the manifest complete.
     """
-    if pairs < 1:
-        raise InputError(f"--pairs must be at least 1, got {pairs}")
-    if not 0.0 <= test_fraction <= 1.0:
-        raise InputError(f"--test-fraction must lie in [0, 1], got {test_fraction}")
-    if style is not None and style not in STYLES:
-        raise InputError(f"unknown style {style!r} (use one of {', '.join(STYLES)}, or leave it out for a mix)")
-    if parsing_format not in PARSING_FORMATS:
-        raise InputError(f"unknown parsing format {parsing_format!r} (use one of {', '.join(PARSING_FORMATS)})")
+    _check_options(pairs, test_fraction, style, parsing_format)
     builtin = str(faces) == BUILTIN
     files = None if builtin else list_face_images(faces)
     if parsing is not None and not Path(parsing).is_dir():
@@ -216,15 +213,50 @@ def build_benchmark(
     _prepare_out(out, settings)
     summary = BenchmarkSummary(out=out)
 
-    # 1. Analyse the faces (cached in out/faces, so a resumed build skips dlib).
     if builtin:
         sources = [(name, identity, photo) for name, identity, photo in builtin_variants(seed, variants)]
     else:
         sources = [(p.name, p.stem, p) for p in files]
+    usable, skipped = _analyse_faces(out / "faces", sources, analyzer, parsing, parsing_format, progress)
+    summary.faces, summary.faces_skipped = len(usable), len(skipped)
+    if not usable:
+        where = "the built-in faces" if builtin else f"any of the {len(sources)} images in {faces}"
+        raise DataError(f"no usable face found in {where} (e.g. {skipped[0]['name']}: {skipped[0]['reason']})")
+
+    split = _split_identities(sorted({f.identity for f in usable}), test_fraction, seed)
+    plan = _plan_triplets(usable, split, pairs, test_fraction, seed, style)
+    if not plan:
+        raise DataError(
+            f"cannot make pairs: {len(usable)} usable face(s); each side of the split needs at least two faces"
+        )
+    manifest = _manifest(settings, seed, len(sources), usable, skipped, split, plan)
+    _write_json(manifest_path, manifest)
+    summary.triplets = dict(manifest["counts"]["triplets"])
+
+    summary.rendered, summary.already_done = _render_triplets(out, plan, {f.name: f for f in usable}, progress)
+    manifest["complete"] = True
+    _write_json(manifest_path, manifest)
+    return summary
+
+
+def _check_options(pairs: int, test_fraction: float, style: str | None, parsing_format: str) -> None:
+    if pairs < 1:
+        raise InputError(f"--pairs must be at least 1, got {pairs}")
+    if not 0.0 <= test_fraction <= 1.0:
+        raise InputError(f"--test-fraction must lie in [0, 1], got {test_fraction}")
+    if style is not None and style not in STYLES:
+        raise InputError(f"unknown style {style!r} (use one of {', '.join(STYLES)}, or leave it out for a mix)")
+    if parsing_format not in PARSING_FORMATS:
+        raise InputError(f"unknown parsing format {parsing_format!r} (use one of {', '.join(PARSING_FORMATS)})")
+
+
+def _analyse_faces(face_dir: Path, sources: list[tuple[str, str, Any]], analyzer: FaceAnalyzer | None,
+                   parsing: str | Path | None, parsing_format: str,
+                   progress: bool) -> tuple[list[Face], list[dict[str, str]]]:
+    """(usable faces, skipped images with the reason) of ``sources`` (name, identity, photo or path)."""
     analyzer = analyzer or FaceAnalyzer(input_size=HR_SIZE, image_size=HR_SIZE)
     if analyzer.input_size != HR_SIZE or analyzer.image_size != HR_SIZE:
         raise InputError(f"the benchmark needs FaceAnalyzer(input_size={HR_SIZE}, image_size={HR_SIZE})")
-    face_dir = out / "faces"
     face_dir.mkdir(exist_ok=True)
     usable: list[Face] = []
     skipped: list[dict[str, str]] = []
@@ -234,27 +266,20 @@ def build_benchmark(
             skipped.append({"name": name, "reason": reason})
         else:
             usable.append(face)
-    summary.faces, summary.faces_skipped = len(usable), len(skipped)
-    if not usable:
-        where = "the built-in faces" if builtin else f"any of the {len(sources)} images in {faces}"
-        raise DataError(f"no usable face found in {where} (e.g. {skipped[0]['name']}: {skipped[0]['reason']})")
+    return usable, skipped
 
-    # 2. Split identities, then pair within each side; the plan depends only on the seed and the faces.
-    split = _split_identities(sorted({f.identity for f in usable}), test_fraction, seed)
-    plan = _plan_triplets(usable, split, pairs, test_fraction, seed, style)
-    if not plan:
-        raise DataError(
-            f"cannot make pairs: {len(usable)} usable face(s); each side of the split needs at least two faces"
-        )
-    by_name = {f.name: f for f in usable}
-    manifest = {
+
+def _manifest(settings: dict[str, Any], seed: int, n_images: int, usable: list[Face], skipped: list[dict[str, str]],
+              split: dict[str, list[str]], plan: list[dict[str, Any]]) -> dict[str, Any]:
+    """The manifest of a planned (not yet rendered: ``complete`` False) benchmark."""
+    return {
         "format": FORMAT,
         "complete": False,
         "settings": settings,
         "seed": int(seed),
         "sizes": {"hr": HR_SIZE, "lr": LR_SIZE},
         "counts": {
-            "images": len(sources),
+            "images": n_images,
             "faces": len(usable),
             "faces_skipped": len(skipped),
             "identities": {s: len(split[s]) for s in SPLITS},
@@ -267,22 +292,22 @@ def build_benchmark(
         "files": list(TRIPLET_FILES),
         "triplets": plan,
     }
-    _write_json(manifest_path, manifest)
-    summary.triplets = dict(manifest["counts"]["triplets"])
 
-    # 3. Render the triplets; finished ones are skipped.
+
+def _render_triplets(out: Path, plan: list[dict[str, Any]], by_name: dict[str, Face],
+                     progress: bool) -> tuple[int, int]:
+    """Render every planned triplet not yet on disk; returns (rendered, already done)."""
     for split_name in SPLITS:
         (out / split_name).mkdir(exist_ok=True)
+    rendered = done = 0
     for entry in tqdm(plan, desc="triplets", unit="triplet", disable=not progress):
         final = out / entry["id"]
         if final.is_dir():
-            summary.already_done += 1
+            done += 1
             continue
         _write_triplet(final, entry, by_name[entry["source"]], by_name[entry["reference"]])
-        summary.rendered += 1
-    manifest["complete"] = True
-    _write_json(manifest_path, manifest)
-    return summary
+        rendered += 1
+    return rendered, done
 
 
 def _prepare_out(out: Path, settings: dict[str, Any]) -> None:

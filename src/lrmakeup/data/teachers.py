@@ -17,7 +17,6 @@ Two teachers, chosen by a spec string (``make_teacher``):
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +30,7 @@ from ..face.analysis import FaceAnalysis
 from ..face.parsing import MT
 from ..face.regions import EYE_LANDMARKS, region_masks
 from ..models.inputs import REGIONS, FaceBatch, to_uint8_image
+from ..utils import file_sha256
 
 REFERENCE_SIZE = 256  # pixel sizes below (feathering, blur, eye margin) are given at this image size
 
@@ -52,14 +52,6 @@ def make_teacher(spec: str, device: str | torch.device = "cpu") -> Teacher:
             raise InputError("teacher 'psgan:' needs the path of PSGAN's G.pth, e.g. psgan:weights/G.pth")
         return PSGANTeacher(path, device)
     raise InputError(f"unknown teacher '{spec}' (use 'classic' or 'psgan:PATH/TO/G.pth')")
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fp:
-        for block in iter(lambda: fp.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---- psgan ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..config import PriorConfig
 from ..errors import DataError
 from ..face import FaceAnalyzer, landmark_heatmaps, nearest_resize, region_masks
 from .benchmark import FORMAT, load_triplet
@@ -30,7 +31,7 @@ class TripletDataset(Dataset):
     identities out of training when several data sets share photos).
     """
 
-    def __init__(self, bench_dir: str | os.PathLike, split: str = "train", heatmap_sigma: float = 1.5,
+    def __init__(self, bench_dir: str | os.PathLike, split: str = "train", heatmap_sigma: float | None = None,
                  exclude_identities: set[str] | frozenset[str] = frozenset(), eye_margin: int = 16):
         self.root = Path(bench_dir)
         fmt, manifest = read_format(bench_dir)
@@ -39,7 +40,9 @@ class TripletDataset(Dataset):
         sizes = manifest["sizes"]
         self.image_size, self.input_size = int(sizes["hr"]), int(sizes["lr"])
         self.feature_size = self.image_size // 4
-        self.heatmap_sigma, self.eye_margin = heatmap_sigma, eye_margin
+        # σ of the ground-truth heatmaps: the one setting, model.prior.heatmap_sigma (its default when not given)
+        self.heatmap_sigma = PriorConfig().heatmap_sigma if heatmap_sigma is None else float(heatmap_sigma)
+        self.eye_margin = eye_margin
         self.items = [t["id"] for t in manifest["triplets"] if t["split"] == split
                       and t["source_identity"] not in exclude_identities
                       and t["reference_identity"] not in exclude_identities]

@@ -315,7 +315,11 @@ def _lists_digest(mt: MTDataset) -> str:
 
 
 def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | None = None) -> PrepareResult:
-    """Build (or finish) the prepared folder ``options.out``; see the module docstring for the format."""
+    """Build (or finish) the prepared folder ``options.out``; see the module docstring for the format.
+
+    Steps: hold out the test sources, plan the pairs (analysing each face the first time it is drawn), run the
+    teacher shard by shard (skipping finished shards), write the manifest.
+    """
     started = time.perf_counter()
     opt = options
     opt.check()
@@ -326,17 +330,7 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
         raise InputError(f"--out {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
 
-    source_names = [i.name for i in mt.non_makeup]
-    ref_names = [i.name for i in mt.makeup]
-    n_test = opt.test_sources
-    if n_test is None:
-        n_test = min(opt.test_pairs, max(1, len(source_names) // 10)) if opt.test_pairs else 0
-    if opt.test_pairs and n_test == 0:
-        raise InputError("--test-pairs needs at least one held-out test source (--test-sources)")
-    if opt.pairs and n_test >= len(source_names):
-        raise DataError(f"{len(source_names)} source photos: none left for training after holding {n_test} out")
-    train_sources, test_sources = split_sources(source_names, n_test, opt.seed)
-
+    train_sources, test_sources = _hold_out_sources(opt, [i.name for i in mt.non_makeup])
     sizes = {"image_size": opt.image_size, "input_size": opt.input_size, "feature_size": opt.feature_size}
     face_fp = {"version": VERSION, **sizes, "eye_margin": opt.eye_margin, "missing_segs": opt.missing_segs,
                "min_seg_agreement": opt.min_seg_agreement, "mt_root": str(Path(opt.mt_root).resolve())}
@@ -347,49 +341,91 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
                            "teacher_sha256": getattr(teacher, "sha256", None), "lists": _lists_digest(mt),
                            "test_sources": sorted(test_sources)})
 
-    lr = FaceAnalyzer(input_size=opt.input_size, image_size=opt.image_size, feature_size=opt.feature_size,
-                      eye_margin=opt.eye_margin)
-    hr = FaceAnalyzer(input_size=opt.image_size, image_size=opt.image_size, feature_size=opt.feature_size,
-                      eye_margin=opt.eye_margin)
-    hr.landmark_detector = lr.landmark_detector  # one set of dlib models
+    valid = _FaceCheck(mt, store, opt)
+    plans = _plan_splits(opt, {"train": train_sources, "test": test_sources}, [i.name for i in mt.makeup], valid,
+                         progress)
+    store.flush()
+    result = PrepareResult(manifest={}, faces_analysed=len(store.rows) + len(store.failed) - faces_before)
+    result.faces_reused = faces_before
+    shard_lists = _write_tuple_shards(opt, out, plans, store, teacher, tuple_fp, result, progress)
+    manifest = _manifest(opt, teacher, face_fp, sizes, plans, store, shard_lists, train_sources, test_sources)
+    try:  # a re-run keeps the folder's first creation time
+        manifest["created"] = read_manifest(out)["created"]
+        manifest["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    except (DataError, KeyError):
+        pass
+    atomic_write(out / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=1) + "\n"))
+    result.manifest = manifest
+    result.seconds = time.perf_counter() - started
+    return result
 
-    def valid(name: str) -> bool:
+
+def _hold_out_sources(opt: PrepareOptions, source_names: list[str]) -> tuple[list[str], list[str]]:
+    """(train, test) source photos: ``--test-sources`` of them (default: about a tenth, at most --test-pairs)."""
+    n_test = opt.test_sources
+    if n_test is None:
+        n_test = min(opt.test_pairs, max(1, len(source_names) // 10)) if opt.test_pairs else 0
+    if opt.test_pairs and n_test == 0:
+        raise InputError("--test-pairs needs at least one held-out test source (--test-sources)")
+    if opt.pairs and n_test >= len(source_names):
+        raise DataError(f"{len(source_names)} source photos: none left for training after holding {n_test} out")
+    return split_sources(source_names, n_test, opt.seed)
+
+
+class _FaceCheck:
+    """``check(name)``: whether an MT photo gives a usable face, analysing it (and storing the analysis or the
+    reason it is skipped) the first time it is asked about."""
+
+    def __init__(self, mt: MTDataset, store: FaceStore, opt: PrepareOptions):
+        self.mt, self.store, self.opt = mt, store, opt
+        self.lr = FaceAnalyzer(input_size=opt.input_size, image_size=opt.image_size, feature_size=opt.feature_size,
+                               eye_margin=opt.eye_margin)
+        self.hr = FaceAnalyzer(input_size=opt.image_size, image_size=opt.image_size, feature_size=opt.feature_size,
+                               eye_margin=opt.eye_margin)
+        self.hr.landmark_detector = self.lr.landmark_detector  # one set of dlib models
+
+    def __call__(self, name: str) -> bool:
+        store, opt = self.store, self.opt
         if not store.known(name):
-            image, seg = mt.read(name)
-            what = f"{mt.root / 'images' / name}"
-            a_hr = hr.analyze(image, crop=False, parsing=seg, name=what)
+            image, seg = self.mt.read(name)
+            what = f"{self.mt.root / 'images' / name}"
+            a_hr = self.hr.analyze(image, crop=False, parsing=seg, name=what)
             if a_hr.num_faces == 0:
                 store.add(name, NO_FACE)
             elif seg is not None and seg_agreement(a_hr) < opt.min_seg_agreement:
                 store.add(name, BAD_SEG)
             else:
-                a_lr = lr.analyze(image, crop=False, parsing=seg, name=what)
+                a_lr = self.lr.analyze(image, crop=False, parsing=seg, name=what)
                 store.add(name, face_record(a_lr, a_hr, opt.image_size, opt.eye_margin))
         return store.valid(name)
 
-    # 1. the plan (analysing each face the first time it is drawn)
+
+def _plan_splits(opt: PrepareOptions, sources: dict[str, list[str]], ref_names: list[str],
+                 valid: _FaceCheck, progress: bool) -> dict[str, list[tuple[str, str]]]:
+    """The (source, reference) pairs of each split, test first, each split from its own seeded generator."""
     counts = {"train": opt.pairs, "test": opt.test_pairs}
-    split_sources_ = {"train": train_sources, "test": test_sources}
     plans: dict[str, list[tuple[str, str]]] = {}
     with tqdm(total=opt.pairs + opt.test_pairs, desc="planning pairs / analysing faces", unit="pair",
               disable=not progress) as bar:
         def counting_valid(name: str) -> bool:
             ok = valid(name)
-            bar.set_postfix(faces=store.n_valid, skipped=store.n_failed)
+            bar.set_postfix(faces=valid.store.n_valid, skipped=valid.store.n_failed)
             return ok
 
         for split_id, split in enumerate(("test", "train")):
             rng = np.random.default_rng([opt.seed, 1 + split_id])
             plans[split] = []
-            for pair in plan_pairs(split_sources_[split], ref_names, counts[split], rng, counting_valid, split):
+            for pair in plan_pairs(sources[split], ref_names, counts[split], rng, counting_valid, split):
                 plans[split].append(pair)
                 bar.update(1)
-    store.flush()
-    faces_after = len(store.rows) + len(store.failed)
+    return plans
 
-    # 2. the teacher, shard by shard
-    result = PrepareResult(manifest={}, faces_analysed=faces_after - faces_before)
-    result.faces_reused = faces_before
+
+def _write_tuple_shards(opt: PrepareOptions, out: Path, plans: dict[str, list[tuple[str, str]]], store: FaceStore,
+                        teacher: Teacher, tuple_fp: str, result: PrepareResult,
+                        progress: bool) -> dict[str, list[dict[str, Any]]]:
+    """Run the teacher on every planned pair, shard by shard; a finished shard of the same plan is kept.
+    Counts go to ``result``; returns each split's list of shards for the manifest."""
     shard_lists: dict[str, list[dict[str, Any]]] = {}
     total_tuples = sum(len(p) for p in plans.values())
     with tqdm(total=total_tuples, desc=f"teacher {teacher.spec}", unit="tuple", disable=not progress) as bar:
@@ -402,40 +438,56 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
             for k, start in enumerate(range(0, len(plan), opt.shard_size)):
                 chunk = plan[start:start + opt.shard_size]
                 path = folder / f"tuples-{k:05d}.safetensors"
-                xs, ys = [x for x, _ in chunk], [y for _, y in chunk]
                 shard_lists[split].append({"file": f"{split}/{path.name}", "tuples": len(chunk)})
-                if path.exists():
-                    meta = _read_meta(path)
-                    if meta.get("format") != FORMAT or meta.get("fingerprint") != tuple_fp:
-                        raise DataError(
-                            f"{path} was prepared with other settings (seed, teacher, sizes, split or MT lists); "
-                            "use another --out folder"
-                        )
-                    if json.loads(meta["x"]) == xs and json.loads(meta["y"]) == ys:
-                        result.skipped[split] += 1
-                        bar.update(len(chunk))
-                        bar.set_postfix(skipped=sum(result.skipped.values()))
-                        continue
-                targets = []
-                for x_name, y_name in chunk:
-                    x = hr_analysis(store.record(x_name), opt.feature_size, opt.eye_margin)
-                    y = hr_analysis(store.record(y_name), opt.feature_size, opt.eye_margin)
-                    t0 = time.perf_counter()
-                    target = teacher(x, y)
-                    result.teacher_seconds += time.perf_counter() - t0
-                    if target.shape != (opt.image_size, opt.image_size, 3) or target.dtype != np.uint8:
-                        raise DataError(f"teacher {teacher.spec} returned {target.dtype} {target.shape}")
-                    targets.append(target)
-                    result.computed += 1
-                    bar.update(1)
-                meta = {"format": FORMAT, "fingerprint": tuple_fp, "split": split,
-                        "x": json.dumps(xs), "y": json.dumps(ys)}
-                tensors = {"target": np.stack(targets)}
-                atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+                if _shard_done(path, chunk, tuple_fp):
+                    result.skipped[split] += 1
+                    bar.update(len(chunk))
+                    bar.set_postfix(skipped=sum(result.skipped.values()))
+                    continue
+                _write_shard(path, split, chunk, opt, store, teacher, tuple_fp, result, bar)
                 result.written[split] += 1
+    return shard_lists
 
+
+def _shard_done(path: Path, chunk: list[tuple[str, str]], tuple_fp: str) -> bool:
+    """Whether ``path`` already holds this chunk's tuples; DataError when it was made with other settings."""
+    if not path.exists():
+        return False
+    meta = _read_meta(path)
+    if meta.get("format") != FORMAT or meta.get("fingerprint") != tuple_fp:
+        raise DataError(
+            f"{path} was prepared with other settings (seed, teacher, sizes, split or MT lists); "
+            "use another --out folder"
+        )
+    return json.loads(meta["x"]) == [x for x, _ in chunk] and json.loads(meta["y"]) == [y for _, y in chunk]
+
+
+def _write_shard(path: Path, split: str, chunk: list[tuple[str, str]], opt: PrepareOptions, store: FaceStore,
+                 teacher: Teacher, tuple_fp: str, result: PrepareResult, bar: tqdm) -> None:
+    """The teacher's x̃_HR of each pair of ``chunk``, written atomically as one shard."""
+    targets = []
+    for x_name, y_name in chunk:
+        x = hr_analysis(store.record(x_name), opt.feature_size, opt.eye_margin)
+        y = hr_analysis(store.record(y_name), opt.feature_size, opt.eye_margin)
+        t0 = time.perf_counter()
+        target = teacher(x, y)
+        result.teacher_seconds += time.perf_counter() - t0
+        if target.shape != (opt.image_size, opt.image_size, 3) or target.dtype != np.uint8:
+            raise DataError(f"teacher {teacher.spec} returned {target.dtype} {target.shape}")
+        targets.append(target)
+        result.computed += 1
+        bar.update(1)
+    meta = {"format": FORMAT, "fingerprint": tuple_fp, "split": split,
+            "x": json.dumps([x for x, _ in chunk]), "y": json.dumps([y for _, y in chunk])}
+    tensors = {"target": np.stack(targets)}
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+
+
+def _manifest(opt: PrepareOptions, teacher: Teacher, face_fp: dict[str, Any], sizes: dict[str, int],
+              plans: dict[str, list[tuple[str, str]]], store: FaceStore, shard_lists: dict[str, list[dict[str, Any]]],
+              train_sources: list[str], test_sources: list[str]) -> dict[str, Any]:
     used = {s: sorted({x for x, _ in plans[s]}) for s in SPLITS}
-    manifest = {
+    return {
         "format": FORMAT,
         "version": VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -446,10 +498,12 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
         "sizes": sizes,
         "eye_margin": opt.eye_margin,
         "missing_segs": opt.missing_segs,
-        "heatmap_sigma": PriorConfig().heatmap_sigma,
         "ground_truth": {
             "parsing": "MT label map of the source photo (segs/), nearest-resized to feature_size",
             "landmarks": "dlib 68 points on the source's full-resolution crop, image_size coordinates",
+            # no σ here: prepare stores landmarks, TupleDataset draws them with the σ it is given (the training
+            # config's model.prior.heatmap_sigma, recorded with the run's config and as TupleDataset.heatmap_sigma)
+            "heatmaps": "drawn from the landmarks when read, with model.prior.heatmap_sigma of the training config",
         },
         "split": {
             "by": "source photo (MT has one photo per identity); references are shared between splits",
@@ -471,15 +525,6 @@ def prepare(options: PrepareOptions, progress: bool = True, teacher: Teacher | N
         "faces": store.shards,
         "shards": shard_lists,
     }
-    try:  # a re-run keeps the folder's first creation time
-        manifest["created"] = read_manifest(out)["created"]
-        manifest["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    except (DataError, KeyError):
-        pass
-    atomic_write(out / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=1) + "\n"))
-    result.manifest = manifest
-    result.seconds = time.perf_counter() - started
-    return result
 
 
 # ---- reading ------------------------------------------------------------------------------------------

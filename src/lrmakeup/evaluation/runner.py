@@ -28,9 +28,9 @@ from ..errors import DataError, InputError
 from ..face.io import write_image
 from ..fileio import atomic_write
 from ..models import LRMakeupGenerator
-from ..models.cascade import count_parameters
 from ..models.generator import Reference
 from ..models.inputs import to_uint8_image
+from ..utils import count_parameters
 from .baselines import bicubic_baseline, cascade_baseline, load_cascade, save_cascade, train_cascade
 from .datasets import EvalSample, EvalSet, open_eval_set
 from .grid import write_grid
@@ -106,8 +106,17 @@ def _run_generator(model: LRMakeupGenerator, sample: EvalSample, device: torch.d
     return to_uint8_image(sr.image), to_uint8_image(mk.image)
 
 
+# A model's runner: (sample, the method's x̃_LR, the method's x̃_SR) -> its (S, S, 3) uint8 result, or None when
+# it cannot run on this sample. The method's own outputs are computed once per sample and handed to every runner.
+Runner = Callable[[EvalSample, np.ndarray, np.ndarray], "np.ndarray | None"]
+
+
 def evaluate(opts: EvalOptions) -> EvalResult:
-    """Run the method and the requested baselines over ``opts.data``'s split and write the report to ``opts.out``."""
+    """Run the method and the requested baselines over ``opts.data``'s split and write the report to ``opts.out``.
+
+    Steps: check the options and open the data, load the method, set up a runner (or a note saying why it is
+    n/a) for each baseline, run and score every sample, make the table's rows, write the reports.
+    """
     out = Path(opts.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
@@ -122,13 +131,32 @@ def evaluate(opts: EvalOptions) -> EvalResult:
     model, config, _ = load_generator(opts.checkpoint, device)
     _check_sizes(model, data, f"checkpoint {opts.checkpoint}")
     notes: dict[str, str] = {}
-    runners: dict[str, Callable[[EvalSample, np.ndarray], np.ndarray]] = {}
-    runners["method"] = lambda s, _lr: method_cache["sr"]
-    method_cache: dict[str, np.ndarray] = {}
+    runners: dict[str, Runner] = {"method": lambda s, x_lr, sr: sr, **_baseline_runners(opts, model, data, out,
+                                                                                       device, notes)}
+    suites = {key: MetricSuite(lpips_net=opts.lpips_net, fid=opts.fid, niqe=opts.niqe, device=device)
+              for key in runners}
+    out.mkdir(parents=True, exist_ok=True)
+    per_sample, grid_rows, missing_teacher = _run_samples(opts, model, data, n, runners, suites, out / "images",
+                                                          device)
 
-    # --- the baselines: each is either a runner or a note saying why it is n/a
+    rows: dict[str, dict[str, MetricValue]] = {}
+    for key in ("method", *opts.baselines):
+        label = ROW_NAMES[key] + (" (= target)" if key == "teacher" and data.target_is_teacher else "")
+        rows[label] = suites[key].compute() if key in suites else _na_row(_SHORT_REASON.get(key, "not run"))
+    if missing_teacher:
+        notes["teacher"] = notes.get("teacher", "") + f"; skipped {missing_teacher} samples without face analyses"
+
+    result = EvalResult(rows=rows, per_sample=per_sample, notes=notes)
+    _write_reports(opts, data, n, result, out, list(runners), grid_rows, config)
+    return result
+
+
+def _baseline_runners(opts: EvalOptions, model: LRMakeupGenerator, data: EvalSet, out: Path, device: torch.device,
+                      notes: dict[str, str]) -> dict[str, Runner]:
+    """A runner for each requested baseline that can run here; for the others, ``notes`` says why not."""
+    runners: dict[str, Runner] = {}
     if "bicubic" in opts.baselines:
-        runners["bicubic"] = lambda s, x_lr: bicubic_baseline(x_lr, data.input_size)
+        runners["bicubic"] = lambda s, x_lr, sr: bicubic_baseline(x_lr, data.input_size)
     if "cascade" in opts.baselines:
         cascade = None
         if opts.cascade_checkpoint:
@@ -142,7 +170,7 @@ def evaluate(opts: EvalOptions) -> EvalResult:
             if cascade.cfg.scale * data.input_size != data.image_size:
                 raise InputError(f"the cascade network up-samples x{cascade.cfg.scale}, the data set needs "
                                  f"{data.input_size}->{data.image_size}")
-            runners["cascade"] = lambda s, x_lr, net=cascade: cascade_baseline(net, x_lr, data.input_size)
+            runners["cascade"] = lambda s, x_lr, sr, net=cascade: cascade_baseline(net, x_lr, data.input_size)
     if "ablation" in opts.baselines:
         if opts.ablation_checkpoint:
             ablation, abl_cfg, _ = load_generator(opts.ablation_checkpoint, device)
@@ -150,43 +178,45 @@ def evaluate(opts: EvalOptions) -> EvalResult:
             if abl_cfg.model.sr.makeup_prior:
                 notes["ablation"] = (f"WARNING: {opts.ablation_checkpoint} was trained with "
                                      "model.sr.makeup_prior=true, so it is not the ablation")
-            runners["ablation"] = lambda s, _lr, net=ablation: _run_generator(net, s, device)[0]
+            runners["ablation"] = lambda s, x_lr, sr, net=ablation: _run_generator(net, s, device)[0]
         else:
             notes["ablation"] = "no --ablation-checkpoint given (a model trained with model.sr.makeup_prior=false)"
     if "teacher" in opts.baselines:
         if data.target_is_teacher:
             notes["teacher"] = (f"the targets ARE the teacher's ({data.teacher_spec}) results: reference row "
                                 "(PSNR ∞, SSIM 1 by construction; NIQE/ΔE00/identity of the targets themselves)")
-            runners["teacher"] = lambda s, _lr: s.target
+            runners["teacher"] = lambda s, x_lr, sr: s.target
         else:
             teacher = _benchmark_teacher(data, notes)
             if teacher is not None:
                 notes["teacher"] = (f"the {data.teacher_spec} teacher applied to the sharp {data.image_size}px "
                                     f"source and reference (not their {data.input_size}px inputs): an upper "
                                     "reference, not a competitor on equal inputs")
-                runners["teacher"] = lambda s, _lr: _teacher_or_none(teacher, s)
+                runners["teacher"] = lambda s, x_lr, sr: _teacher_or_none(teacher, s)
+    return runners
 
-    suites = {key: MetricSuite(lpips_net=opts.lpips_net, fid=opts.fid, niqe=opts.niqe, device=device)
-              for key in runners}
-    out.mkdir(parents=True, exist_ok=True)
-    images_dir = out / "images"
+
+def _run_samples(opts: EvalOptions, model: LRMakeupGenerator, data: EvalSet, n: int, runners: dict[str, Runner],
+                 suites: dict[str, MetricSuite], images_dir: Path, device: torch.device,
+                 ) -> tuple[list[dict[str, Any]], list[list[np.ndarray | None]], int]:
+    """Run every model on the first ``n`` samples, score them and save their images.
+
+    Returns (per-sample PSNR / SSIM records, the grid's first rows, how many results were missing)."""
     if opts.save_images:
         images_dir.mkdir(exist_ok=True)
     per_sample: list[dict[str, Any]] = []
     grid_rows: list[list[np.ndarray | None]] = []
-    missing_teacher = 0
-
+    missing = 0
     for i in tqdm(range(n), desc="evaluating", unit="sample", disable=not opts.progress):
         sample = data[i]
         sr, x_lr = _run_generator(model, sample, device)
-        method_cache["sr"] = sr
         record: dict[str, Any] = {"index": i, "name": sample.name}
         outputs: dict[str, np.ndarray | None] = {}
         for key, run in runners.items():
-            pred = run(sample, x_lr)
+            pred = run(sample, x_lr, sr)
             outputs[key] = pred
             if pred is None:
-                missing_teacher += 1
+                missing += 1
                 continue
             suites[key].update(pred, sample.target, source=sample.source_image, regions=sample.regions)
             record[key] = {"psnr": psnr(pred, sample.target), "ssim": ssim(pred, sample.target)}
@@ -199,17 +229,7 @@ def evaluate(opts: EvalOptions) -> EvalResult:
         if i < opts.grid_rows:
             grid_rows.append([sample.source_image, sample.reference_image,
                               *(outputs[k] for k in runners), sample.target])
-
-    rows: dict[str, dict[str, MetricValue]] = {}
-    for key in ("method", *opts.baselines):
-        label = ROW_NAMES[key] + (" (= target)" if key == "teacher" and data.target_is_teacher else "")
-        rows[label] = suites[key].compute() if key in suites else _na_row(_SHORT_REASON.get(key, "not run"))
-    if missing_teacher:
-        notes["teacher"] = notes.get("teacher", "") + f"; skipped {missing_teacher} samples without face analyses"
-
-    result = EvalResult(rows=rows, per_sample=per_sample, notes=notes)
-    _write_reports(opts, data, n, result, out, list(runners), grid_rows, config)
-    return result
+    return per_sample, grid_rows, missing
 
 
 def _train_cascade_for(opts: EvalOptions, model: LRMakeupGenerator, data: EvalSet, out: Path,

@@ -1,7 +1,8 @@
 """The networks of the method (METHOD §1) and the tensors they consume."""
 
 from .discriminator import PatchDiscriminator
-from .generator import LRMakeupGenerator, MakeupOutput, Reference, SROutput, count_parameters
+from ..utils import count_parameters
+from .generator import LRMakeupGenerator, MakeupOutput, Reference, SROutput
 from .inputs import REGIONS, FaceBatch
 
 __all__ = [

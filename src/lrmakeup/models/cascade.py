@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils import count_parameters
+
 
 @dataclass(frozen=True)
 class CascadeConfig:
@@ -66,10 +68,6 @@ class CascadeSR(nn.Module):
         h = h + self.body(h)
         base = F.interpolate(x, scale_factor=self.cfg.scale, mode="bicubic", align_corners=False)
         return base + self.tail(self.up(h))
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def cascade_for_budget(budget: int, channels: int = 64, scale: int = 4, max_blocks: int = 256) -> CascadeConfig:

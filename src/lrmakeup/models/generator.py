@@ -110,6 +110,3 @@ class LRMakeupGenerator(nn.Module):
         mk = self.makeup(src, refs)
         return mk, self.super_resolve(mk.image, mk.m)
 
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

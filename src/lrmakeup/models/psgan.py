@@ -13,6 +13,7 @@ import torch
 
 from ..config import MakeupConfig
 from ..errors import CheckpointError
+from ..utils import check_keys_and_shapes
 
 PSGAN_UNUSED = {
     "atten_bottleneck_g.g.weight", "atten_bottleneck_g.g.bias", "atten_bottleneck_b.g.weight", "atten_bottleneck_b.g.bias",
@@ -76,20 +77,13 @@ def read_psgan_state(path: str | Path) -> dict[str, torch.Tensor]:
 def convert_psgan_state(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
     """Rename PSGAN tensors to lrmakeup keys, checking every name, shape and value (finite) against ``expected``."""
     mapping = psgan_key_map()
-    for key in mapping:
-        if key not in state:
-            raise CheckpointError(f"{source}: missing PSGAN tensor '{key}'")
+    used = {k: v for k, v in state.items() if k not in PSGAN_UNUSED}
+    check_keys_and_shapes({k: tuple(v.shape) for k, v in used.items()},
+                          {k: tuple(expected[ours].shape) for k, ours in mapping.items()}, source,
+                          kind="PSGAN tensor", foreign=" (not part of PSGAN's generator)")
     out = {}
-    for key, value in state.items():
-        if key in PSGAN_UNUSED:
-            continue
-        if key not in mapping:
-            raise CheckpointError(f"{source}: unexpected tensor '{key}' (not part of PSGAN's generator)")
+    for key, value in used.items():
         ours = mapping[key]
-        if tuple(value.shape) != tuple(expected[ours].shape):
-            raise CheckpointError(
-                f"{source}: tensor '{key}' has shape {tuple(value.shape)}, expected {tuple(expected[ours].shape)}"
-            )
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise CheckpointError(f"{source}: tensor '{key}' holds non-finite values (NaN or inf)")
         out[ours] = value.float()

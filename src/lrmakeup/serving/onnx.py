@@ -27,7 +27,6 @@ graph in onnxruntime instead of PyTorch.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import warnings
@@ -46,6 +45,7 @@ from ..errors import CheckpointError, InputError
 from ..fileio import atomic_write
 from ..models import FaceBatch, LRMakeupGenerator, Reference
 from ..models.generator import MakeupOutput, SROutput
+from ..utils import file_sha256, resolve_device
 
 FORMAT = "lrmakeup-onnx-v1"
 DEFAULT_OPSET = 18
@@ -117,7 +117,7 @@ def export_onnx(checkpoint: str | Path, output: str | Path, opset: int = DEFAULT
         "config": config.to_yaml(),
         "provenance": json.dumps(provenance),
         "source_checkpoint": Path(checkpoint).name,
-        "source_sha256": _sha256(checkpoint),
+        "source_sha256": file_sha256(checkpoint),
         "torch_version": torch.__version__,
         "opset": str(opset),
         "inputs": ",".join(INPUT_NAMES),
@@ -255,7 +255,7 @@ def _numpy(t: Tensor):
 
 def onnx_transfer_engine(path: str | Path, device: str = "cpu", analyzer=None):
     """A ``MakeupTransfer`` whose generator is the exported graph at ``path`` run by onnxruntime."""
-    from ..api import MakeupTransfer, resolve_device
+    from ..api import MakeupTransfer
 
     dev = resolve_device(device)
     gen = OnnxGenerator(path, dev)
@@ -269,14 +269,6 @@ def _require(module: str, package: str):
         return importlib.import_module(module)
     except ImportError as exc:
         raise InputError(f"the ONNX backend needs the '{package}' package (pip install {package})") from exc
-
-
-def _sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fp:
-        for chunk in iter(lambda: fp.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 __all__ = [

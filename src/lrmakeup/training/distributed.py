@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import ConfigError
+from ..utils import resolve_device
 
 
 @dataclass(frozen=True)
@@ -41,26 +42,6 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"environment variable {name}={raw!r} is not an integer") from exc
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """'cpu', 'cuda', 'cuda:N' or 'auto' -> a torch.device; plain 'cuda' means cuda:LOCAL_RANK."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"unknown device '{name}' (use cpu, cuda, cuda:N or auto)") from exc
-    if device.type == "cpu":
-        return device
-    if device.type != "cuda":
-        raise ConfigError(f"unsupported device '{name}' (use cpu, cuda, cuda:N or auto)")
-    if not torch.cuda.is_available():
-        raise ConfigError(f"device '{name}' was asked for but no CUDA GPU is available")
-    index = local_rank if device.index is None else device.index
-    if index >= torch.cuda.device_count():
-        raise ConfigError(f"device cuda:{index} does not exist ({torch.cuda.device_count()} GPUs visible)")
-    return torch.device("cuda", index)
 
 
 def setup(device_name: str = "cpu", timeout_s: float = 1800.0) -> DistInfo:
