@@ -11,6 +11,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -178,3 +179,29 @@ def test_cascade_checkpoints_get_the_same_checks(tmp_path):
     save_cascade(path, model)
     with pytest.raises(CheckpointError, match="holds non-finite values"):
         load_cascade(path)
+
+
+@pytest.mark.parametrize("command", [
+    ["export-onnx", "--output", "{tmp}/model.onnx"],
+    ["serve", "--port", "7861"],
+])
+def test_every_command_that_loads_a_checkpoint_refuses_it_the_same_way(tmp_path, capsys, command):
+    ckpt = hostile(tmp_path / "hostile.safetensors", {"x": torch.zeros(4)}, "model.prior.channels=3000")
+    argv = [a.format(tmp=tmp_path) for a in command] + ["--checkpoint", str(ckpt)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'model.prior.channels' = 3000 is outside the sane range" in err, err
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_training_from_a_hostile_init_checkpoint_is_refused(tmp_path):
+    from lrmakeup.training import Trainer
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+    from tiny_data import TinyTuples
+
+    ckpt = hostile(tmp_path / "init.safetensors", {"x": torch.zeros(4)}, "model.makeup.channels=1000")
+    cfg = load_config(builtin_config_path("tiny"), ["loss.vgg_weights=random", f"train.init_psgan={ckpt}"])
+    with pytest.raises(CheckpointError, match="over the limit of 200M"):
+        Trainer(cfg, TinyTuples(2), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "train_state.pt").exists()
