@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/lrmakeup demo --output demo-output
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
 	sh scripts/install-test-browser.sh
 	$(PY) -m pytest
 

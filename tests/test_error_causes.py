@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from lrmakeup.api import import_psgan
 from lrmakeup.cli import main
 from lrmakeup.config import load_config
 from lrmakeup.errors import CheckpointError, ConfigError
-from lrmakeup.api import import_psgan
 
 
 @pytest.fixture

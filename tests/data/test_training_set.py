@@ -8,8 +8,8 @@ import pytest
 
 from lrmakeup.config import builtin_config_path, load_config
 from lrmakeup.data.manifest import read_format
-from lrmakeup.data.training_set import open_training_data
 from lrmakeup.data.mt import MTDataset
+from lrmakeup.data.training_set import open_training_data
 from lrmakeup.data.tuples import PrepareOptions, TupleDataset, prepare, split_sources
 from lrmakeup.errors import ConfigError, DataError
 

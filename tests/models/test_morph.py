@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from lrmakeup.config import builtin_config_path, load_config
-
 from lrmakeup.face.regions import position_features
 from lrmakeup.models import FaceBatch, LRMakeupGenerator, Reference
 from lrmakeup.models.morph import attention_features, dense_morph_reference, morph, region_attention

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-
 from lrmakeup import cli
 from lrmakeup.checkpoint import save_generator
 from lrmakeup.cli import export_onnx as export_cmd

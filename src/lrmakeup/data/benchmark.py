@@ -59,7 +59,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from lrmakeup.data.builtin import BUILTIN_FACES, builtin_face
-from lrmakeup.data.synthetic import MakeupLook, look_masks, apply_look, sample_look
+from lrmakeup.data.synthetic import MakeupLook, apply_look, look_masks, sample_look
 from lrmakeup.data.synthetic.sampler import STYLES
 from lrmakeup.errors import DataError, ImageReadError, InputError, NoFaceError
 from lrmakeup.face.analysis import FaceAnalyzer, resize_bicubic

@@ -1,7 +1,7 @@
 """The networks of the method (METHOD §1) and the tensors they consume."""
 
-from .discriminator import PatchDiscriminator
 from ..utils import count_parameters
+from .discriminator import PatchDiscriminator
 from .generator import LRMakeupGenerator, MakeupOutput, Reference, SROutput
 from .inputs import REGIONS, FaceBatch
 
