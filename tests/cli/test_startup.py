@@ -32,6 +32,9 @@ def test_help_imports_no_torch():
     ["evaluate", "--data", "nowhere", "--out", "o", "--baselines", "bicubic,nope"],
     ["iqa", "--crop-border", "-1", "x.png"],
     ["export-onnx", "--output", "/proc/x.onnx"],
+    ["demo", "--source", "missing.png"],
+    ["prepare", "--mt-root", "nowhere", "--out", "o", "--teacher", "classic"],
+    ["import-psgan", "G.pth", "--output", "x.safetensors"],
 ])
 def test_bad_arguments_are_reported_before_torch_is_imported(argv):
     loaded = _modules_after(f"from lrmakeup.cli import main\ntry:\n    code = main({argv!r})\nexcept SystemExit:\n"
@@ -59,3 +62,13 @@ def test_model_commands_take_checkpoint_device_threads(command):
 def test_gfpgan_conventions():
     assert {"-i", "-o", "--aligned", "--only-center-face", "--only_center_face"} <= _options("transfer")
     assert "--checkpoint" in _options("export-onnx")
+
+
+def test_import_psgan_into_an_unwritable_folder_is_refused_before_work(tmp_path, capsys):
+    from lrmakeup.cli import main
+
+    fake = tmp_path / "G.pth"
+    fake.write_bytes(b"not read: the output is checked first")
+    assert main(["import-psgan", str(fake), "--output", "/proc/psgan.safetensors"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("lrmakeup: error: cannot write")

@@ -14,8 +14,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..data.builtin import builtin_face, builtin_made_up
+from ..errors import InputError
 from ..face import read_image, write_image
-from .common import add_model_options, load_model
+from .common import add_model_options, check_input_file, check_model_args, load_model
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +45,12 @@ def panel(tiles: list[tuple[str, np.ndarray]], size: int = 256) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
+    for path, what in ((args.source, "source"), (args.reference, "reference")):
+        if path:
+            check_input_file(path, what)
+    check_model_args(args)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--output {out} exists and is not a folder")
     timings = {}
     t = time.perf_counter()
     engine = load_model(args)

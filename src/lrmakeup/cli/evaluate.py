@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..errors import InputError
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.runner import EvalOptions, evaluate, parse_baselines
 
     result = evaluate(EvalOptions(
-        checkpoint=args.checkpoint or SHIPPED_WEIGHTS, data=args.data, out=args.out, baselines=parse_baselines(args.baselines),
+        checkpoint=args.checkpoint or SHIPPED_WEIGHTS, data=args.data, out=args.out,
+        baselines=parse_baselines(args.baselines),
         cascade_checkpoint=args.cascade_checkpoint, cascade_train_steps=args.cascade_train_steps,
         ablation_checkpoint=args.ablation_checkpoint, limit=args.limit, split=args.split,
         device=resolve_device(args.device), grid_rows=args.grid_rows,
@@ -70,5 +72,8 @@ def run(args: argparse.Namespace) -> int:
     ))
     for name, cols in result.rows.items():
         print(f"{name}: PSNR {cols['psnr']}  SSIM {cols['ssim']}")
+    if any(getattr(v, "count", 0) == 1 for cols in result.rows.values() for v in cols.values()):
+        print("lrmakeup: warning: the scores come from a single sample: they say little about the model "
+              "(score more samples)", file=sys.stderr)
     print(f"wrote {result.files['results.md']}")
     return 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from .common import add_device_option
+from ..errors import InputError
+from .common import add_device_option, check_input_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +36,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not Path(args.mt_root).is_dir():
+        raise InputError(f"--mt-root folder not found: {args.mt_root}")
+    if args.teacher != "classic" and not args.teacher.startswith("psgan:"):
+        raise InputError(f"--teacher must be 'classic' or 'psgan:PATH', got '{args.teacher}'")
+    if args.teacher.startswith("psgan:"):
+        check_input_file(args.teacher[len("psgan:"):], "PSGAN teacher")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InputError(f"--out {args.out} exists and is not a folder")
     from ..api import resolve_device
     from ..data.tuples import PrepareOptions, prepare
 
