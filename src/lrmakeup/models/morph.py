@@ -87,16 +87,8 @@ def morph(
     return out.view(b, h, w, v).permute(0, 3, 1, 2)
 
 
-def masked_morph(
-    src_feat: Tensor,
-    ref_feat: Tensor,
-    src_masks: Tensor,
-    ref_masks: Tensor,
-    values: Tensor,
-    temperature: float,
-    region_scale: Tensor | None = None,
-    detach_attention: bool = True,
-) -> Tensor:
+def masked_morph(src_feat: Tensor, ref_feat: Tensor, src_masks: Tensor, ref_masks: Tensor, values: Tensor,
+                 temperature: float, region_scale: Tensor | None = None, detach_attention: bool = True) -> Tensor:
     """Eq. (3)-(5) with static shapes: ``morph`` without the data-dependent gather (for export).
 
     Same arguments as ``morph``; the batch axes broadcast (one source against K references gives K rows).
