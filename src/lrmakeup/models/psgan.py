@@ -74,7 +74,8 @@ def read_psgan_state(path: str | Path) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def convert_psgan_state(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
+def convert_psgan_state(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor],
+                        source: str) -> dict[str, torch.Tensor]:
     """Rename PSGAN tensors to lrmakeup keys, checking every name, shape and value (finite) against ``expected``."""
     mapping = psgan_key_map()
     used = {k: v for k, v in state.items() if k not in PSGAN_UNUSED}
