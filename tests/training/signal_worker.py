@@ -13,10 +13,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_data import TinyTuples  # noqa: E402
 
 from lrmakeup.cli import main  # noqa: E402
-from lrmakeup.cli import train as train_cli  # noqa: E402
 from lrmakeup.config import builtin_config_path  # noqa: E402
+from lrmakeup.data import training_set  # noqa: E402
 
-train_cli._open_datasets = lambda folders, config: TinyTuples(3)
+training_set.open_training_data = lambda folders, config: TinyTuples(3)
 torch.set_num_threads(1)
 run, *rest = sys.argv[1:]
 flags = [a for a in rest if a.startswith("--")]
