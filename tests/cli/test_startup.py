@@ -72,3 +72,18 @@ def test_import_psgan_into_an_unwritable_folder_is_refused_before_work(tmp_path,
     assert main(["import-psgan", str(fake), "--output", "/proc/psgan.safetensors"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("lrmakeup: error: cannot write")
+
+
+def test_transfer_imports_only_what_it_uses(tiny_checkpoint, photo_dir, tmp_path):
+    """A transfer needs torch, but not torchvision, torchmetrics, gradio, onnx or torch._dynamo."""
+    argv = ["transfer", "--source", str(photo_dir / "astronaut.png"), "--reference", str(photo_dir / "hopper.png"),
+            "--output", str(tmp_path / "o.png"), "--checkpoint", str(tiny_checkpoint), "--crop-only"]
+    probe = (f"import sys\nfrom lrmakeup.cli import main\nassert main({argv!r}) == 0\n"
+             "print(' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    loaded = set(out.stdout.split())
+    assert "torch" in loaded
+    unused = {m for m in loaded if m.split(".")[0] in ("torchvision", "torchmetrics", "gradio", "onnx", "onnxruntime")
+              or m.startswith("torch._dynamo")}
+    assert not unused, sorted(unused)[:5]
