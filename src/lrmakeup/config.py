@@ -30,6 +30,19 @@ class MakeupConfig:
     temperature: float = 200.0  # logits scale before the softmax of eq. (3)
     detach_attention: bool = True  # PSGAN detaches A before warping γ, β
     attention_chunk: int = 4096  # source pixels per attention block (bounds peak memory)
+    # Variants (docs/architecture.md); the defaults are PSGAN's layout, so paper.yaml and import-psgan behave
+    # as PSGAN. The compact model of configs/demo.yaml uses resolution=input, output=residual, norm=none.
+    resolution: str = "upsampled"  # G_M reads the bicubic 256 images ("upsampled") or the 64x64 inputs ("input")
+    output: str = "tanh"  # x̃_LR = tanh(decoder) ("tanh", PSGAN) or source + decoder, zero-initialised ("residual")
+    norm: str = "instance"  # normalisation in the makeup modules: "instance" (PSGAN) or "none" (strictly local)
+    soften: float = 0.0  # σ (feature pixels) of a Gaussian that feathers γ', β' across region borders; 0: off
+
+    def validate(self) -> None:
+        _choice("model.makeup.resolution", self.resolution, ("upsampled", "input"))
+        _choice("model.makeup.output", self.output, ("tanh", "residual"))
+        _choice("model.makeup.norm", self.norm, ("instance", "none"))
+        if self.soften < 0:
+            raise ConfigError(f"model.makeup.soften must be >= 0, got {self.soften!r}")
 
 
 @dataclass
@@ -52,6 +65,14 @@ class SRConfig:
     n_blocks: int = 3
     makeup_prior: bool = True  # False: feed the un-modulated 4th-bottleneck feature (the paper's ablation)
     global_residual: bool = True  # x̃_SR = x̃_LR + decoder(...)
+    # "paper": the reading of METHOD §1.5 with instance norm and transposed convolutions (sr.py);
+    # "residual": no normalisation, x̃_SR = bicubic(x̃_LR) + a zero-initialised residual (EDSR-like)
+    kind: str = "paper"
+    upsample: str = "transposed"  # "transposed" (4x4 stride 2), "pixelshuffle" (ICNR init) or "resize" (+ conv)
+
+    def validate(self) -> None:
+        _choice("model.sr.kind", self.kind, ("paper", "residual"))
+        _choice("model.sr.upsample", self.upsample, ("transposed", "pixelshuffle", "resize"))
 
 
 @dataclass
@@ -74,8 +95,27 @@ class ModelConfig:
 
     @property
     def feature_size(self) -> int:
-        """Side of the bottleneck feature maps (two stride-2 stages): 64 for 256 images."""
-        return self.image_size // 4
+        """Side of the bottleneck feature maps: 64 for 256 images (two stride-2 stages) or 64x64 inputs."""
+        return self.input_size if self.makeup.resolution == "input" else self.image_size // 4
+
+    @property
+    def scale(self) -> int:
+        """The super-resolution factor image_size / input_size (4 in the paper)."""
+        return self.image_size // self.input_size
+
+    @property
+    def makeup_size(self) -> int:
+        """Side of the images G_M reads and writes (x, y, x̃_LR): image_size, or input_size with resolution=input."""
+        return self.input_size if self.makeup.resolution == "input" else self.image_size
+
+    def validate(self) -> None:
+        if self.input_size < 8 or self.image_size % self.input_size:
+            raise ConfigError(f"model.image_size ({self.image_size}) must be a multiple of model.input_size "
+                              f"({self.input_size}), which must be >= 8")
+        if self.makeup.resolution == "upsampled" and self.image_size % 4:
+            raise ConfigError(f"model.image_size must be a multiple of 4, got {self.image_size}")
+        self.makeup.validate()
+        self.sr.validate()
 
 
 @dataclass
@@ -98,6 +138,16 @@ class LossConfig:
     # added with the trainer: which image eq. (15) histogram-matches to the reference's regions:
     # "output" = G_M(x, y) itself (PSGAN's code), "source" = x (BeautyGAN's HM(x, y))
     makeup_match: str = "output"
+    # added with the compact recipe (configs/demo.yaml): direct supervision of both stages against the target,
+    # L1 over the image plus, per region (lips, skin, eye shadow), L1 averaged inside the region, so that a
+    # small region (the lips are ~1 % of the pixels) weighs as much as the whole image (losses/reconstruction.py)
+    rec_lr: float = 0.0  # x̃_LR vs the target reduced to input_size
+    rec_sr: float = 0.0  # x̃_SR vs the target
+    region_weight: float = 1.0  # weight of each region's term inside rec_lr / rec_sr
+
+    def validate(self) -> None:
+        _choice("loss.makeup_match", self.makeup_match, ("output", "source"))
+        _choice("loss.vgg_weights", self.vgg_weights, ("imagenet", "random"))
 
 
 @dataclass
@@ -114,6 +164,7 @@ class TrainConfig:
     bf16: bool = False
     grad_clip: float = 0.0
     checkpoint_every: int = 1000
+    snapshot_every: int = 0  # also keep RUN/snapshots/step_XXXXXXX.safetensors every N steps (checkpoint selection)
     log_every: int = 50
     image_every: int = 500
     init_psgan: str = ""  # path of a PSGAN G.pth (or imported checkpoint) for the makeup modules
@@ -124,6 +175,10 @@ class TrainConfig:
     scheduler: str = "none"  # "none" (the paper: constant lr) or "linear" (decay to 0 from decay_start)
     decay_start: float = 0.5  # linear scheduler: fraction of the run after which lr decays linearly to 0
     ddp_find_unused: bool = False  # DDP find_unused_parameters (forced on when loss.lambda_p = 0)
+    # added with the compact recipe: share of samples trained as "no makeup" (every region scale 0, target =
+    # the sharp source), so that intensity 0 gives the bare face; and random horizontal flips of both faces
+    bare_fraction: float = 0.0
+    flip: bool = False
 
 
 @dataclass
@@ -131,6 +186,11 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> None:
+        """Values a type check cannot catch (allowed strings, ranges); ConfigError names the key."""
+        self.model.validate()
+        self.loss.validate()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,7 +249,14 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
 
 
 def config_from_dict(data: dict[str, Any] | None) -> Config:
-    return from_dict(Config, data)
+    config = from_dict(Config, data)
+    config.validate()
+    return config
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def test_module_shapes_tiny(tiny_config, make_face):
     apply = MakeupApply(m.makeup)
     v_x = apply.encode(x)
     assert v_x.shape == (2, 4 * c, f, f)
-    out, feat = apply.decode(v_x)
+    out, feat = apply.decode(v_x, x)
     assert out.shape == (2, 3, s, s) and feat.shape == (2, 4 * c, f, f)
     assert out.abs().max() <= 1
     p, heat, parsing = PriorEstimation(m.prior)(out)

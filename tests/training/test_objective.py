@@ -92,7 +92,7 @@ def test_init_makeup_modules_from_a_checkpoint(make_config, tuples, tmp_path):
 
 def test_makeup_loss_matches_output_or_source(make_config, tuples):
     """loss.makeup_match: eq. (15) histogram-matches G_M(x, y) itself (PSGAN) or the source x (BeautyGAN)."""
-    from lrmakeup.training.objective import Discriminators, generator_terms
+    from lrmakeup.training.objective import Discriminators, TermInputs, compute_terms
 
     cfg = make_config("loss.per_makeup=0", "loss.per_sr=0")
     torch.manual_seed(0)
@@ -100,7 +100,7 @@ def test_makeup_loss_matches_output_or_source(make_config, tuples):
     b = TrainingBatch.from_items(default_collate([tuples(2)[0]]), torch.device("cpu"))
     with torch.no_grad():
         out = GeneratorPass(g)(b.x, b.y)
-        psgan = generator_terms(out, b, d, None, cfg.loss)["make_makeup"]
+        psgan = compute_terms("G", TermInputs(out, b, cfg.loss, d))["make_makeup"]
         cfg.loss.makeup_match = "source"
-        beautygan = generator_terms(out, b, d, None, cfg.loss)["make_makeup"]
+        beautygan = compute_terms("G", TermInputs(out, b, cfg.loss, d))["make_makeup"]
     assert torch.isfinite(psgan) and torch.isfinite(beautygan) and not torch.isclose(psgan, beautygan)

@@ -82,4 +82,6 @@ class TripletDataset(Dataset):
             t["source_landmarks"], self.feature_size, self.heatmap_sigma, self.image_size))
         item["parsing"] = torch.from_numpy(nearest_resize(t["source_parsing"], self.feature_size).astype(np.int64))
         item["x_lr"] = to_signed(t["source_lr"])
+        item["y_lr"] = to_signed(t["reference_lr"])
+        item["x_hr"] = to_signed(t["source"])
         return item

@@ -571,7 +571,8 @@ class TupleDataset(Dataset):
         target (3, S, S) [-1, 1]    the teacher's x̃_HR
         heatmaps (68, F, F)         Gaussian landmark heatmaps of the source, peak 1, sigma in F pixels
         parsing (F, F) int64        MT labels of the source
-        x_lr (3, s, s) [-1, 1]      the low-resolution source
+        x_lr, y_lr (3, s, s) [-1, 1]  the low-resolution source and reference (what a compact G_M reads)
+        x_hr (3, S, S) [-1, 1]      the sharp source crop (the target of "no makeup" samples)
     All float tensors are float32.
     """
 
@@ -623,8 +624,8 @@ class TupleDataset(Dataset):
     def face(self, name: str) -> dict[str, np.ndarray]:
         rel, row = self.faces[name]
         f = self._open(rel)
-        return {key: f.get_slice(key)[row] for key in ("image_lr", "landmarks_lr", "landmarks_hr", "parsing",
-                                                         "masks", "masks_full")}
+        return {key: f.get_slice(key)[row] for key in ("image_lr", "image_hr", "landmarks_lr", "landmarks_hr",
+                                                         "parsing", "masks", "masks_full")}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rel, row, x_name, y_name = self.items[index]
@@ -636,6 +637,8 @@ class TupleDataset(Dataset):
             landmark_heatmaps(x["landmarks_hr"], self.feature_size, self.heatmap_sigma, self.image_size))
         item["parsing"] = torch.from_numpy(nearest_resize(x["parsing"], self.feature_size).astype(np.int64))
         item["x_lr"] = to_signed(x["image_lr"])
+        item["y_lr"] = to_signed(y["image_lr"])
+        item["x_hr"] = to_signed(x["image_hr"])
         return item
 
     def names(self, index: int) -> tuple[str, str]:

@@ -5,12 +5,14 @@
 - :mod:`.cycle`: L1 cycle consistency, eq. (14)
 - :mod:`.makeup`: histogram makeup loss, eq. (15), and the histogram matching it relies on
 - :mod:`.sr`: the SR MSE term with the prior error, eq. (18)
+- :mod:`.reconstruction`: the compact recipe's region-weighted L1 on x̃_LR and x̃_SR (not in the paper)
 """
 
 from .adversarial import lsgan_discriminator_loss, lsgan_generator_loss
 from .cycle import cycle_loss
 from .makeup import histogram_match, makeup_loss, region_histogram_loss
 from .perceptual import perceptual_loss
+from .reconstruction import reduce_to, region_l1_loss
 from .sr import prior_loss, sr_mse_loss
 
 __all__ = [
@@ -23,4 +25,6 @@ __all__ = [
     "makeup_loss",
     "prior_loss",
     "sr_mse_loss",
+    "region_l1_loss",
+    "reduce_to",
 ]

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from ..config import MakeupConfig
 from .blocks import ConvNormAct, UpConvNormAct, res_blocks
+from .distill import encoder
 
 
 def modulate(v_x: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
@@ -24,26 +25,39 @@ class MakeupApply(nn.Module):
     ``encode`` runs the stem, the down-sampling and the bottleneck blocks before the modulation
     (V_x, (B, 4C, 64, 64), also the source's visual feature for the attention); ``decode`` runs the
     modulation block (its output is the makeup information ``m`` fed to super-resolution), the remaining
-    blocks, the up-sampling and the output layer, giving x̃_LR (B, 3, 256, 256) in [-1, 1].
+    blocks, the up-sampling and the output layer, giving x̃_LR (B, 3, S, S).
+
+    output="tanh" (PSGAN): x̃_LR = tanh(out(...)) in [-1, 1]. output="residual": x̃_LR = x + out(...) with the
+    output layer zero-initialised, so the untrained module returns its source unchanged and training only has
+    to learn the makeup. resolution="input" keeps the 64x64 grid throughout (no up-sampling in the decoder).
     """
 
     def __init__(self, cfg: MakeupConfig):
         super().__init__()
-        c = cfg.channels
-        self.stem = ConvNormAct(3, c, 7, affine=False)
-        self.down = nn.Sequential(ConvNormAct(c, 2 * c, 4, 2, affine=False), ConvNormAct(2 * c, 4 * c, 4, 2, affine=False))
-        self.blocks_before = res_blocks(4 * c, cfg.modulate_at, affine=False)
-        self.blocks_after = res_blocks(4 * c, cfg.apply_blocks - cfg.modulate_at, affine=False)
-        self.up = nn.Sequential(UpConvNormAct(4 * c, 2 * c), UpConvNormAct(2 * c, c))
-        self.out = nn.Conv2d(c, 3, 7, 1, 3, bias=False)
+        c, norm = cfg.channels, cfg.norm
+        self.residual = cfg.output == "residual"
+        self.stem, self.down = encoder(cfg, affine=False)
+        self.blocks_before = res_blocks(4 * c, cfg.modulate_at, affine=False, norm=norm)
+        self.blocks_after = res_blocks(4 * c, cfg.apply_blocks - cfg.modulate_at, affine=False, norm=norm)
+        if cfg.resolution == "upsampled":
+            self.up = nn.Sequential(UpConvNormAct(4 * c, 2 * c), UpConvNormAct(2 * c, c))
+            self.out = nn.Conv2d(c, 3, 7, 1, 3, bias=self.residual)
+        else:
+            self.up = ConvNormAct(4 * c, c, 3, affine=False, norm=norm)
+            self.out = nn.Conv2d(c, 3, 3, 1, 1, bias=self.residual)
+        if self.residual:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def encode(self, x: Tensor) -> Tensor:
         return self.blocks_before(self.down(self.stem(x)))
 
-    def decode(self, v_mod: Tensor) -> tuple[Tensor, Tensor]:
-        """v_mod (B, 4C, 64, 64), the modulated feature -> (x̃_LR (B, 3, 256, 256), m (B, 4C, 64, 64))."""
+    def decode(self, v_mod: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """v_mod (B, 4C, 64, 64) the modulated feature, x (B, 3, S, S) the source -> (x̃_LR (B, 3, S, S), the
+        modulation block's output (B, 4C, 64, 64))."""
         m = self.blocks_after[0](v_mod)
         h = m
         for block in self.blocks_after[1:]:
             h = block(h)
-        return torch.tanh(self.out(self.up(h))), m
+        r = self.out(self.up(h))
+        return (x + r if self.residual else torch.tanh(r)), m

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import ModelConfig
@@ -15,7 +17,7 @@ from .distill import MakeupDistill
 from .inputs import FaceBatch
 from .morph import attention_features, morph
 from .prior import PriorEstimation
-from .sr import SuperResolution
+from .sr import build_super_resolution
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Reference:
 class MakeupOutput:
     """What G_M produces. Shapes for the paper config."""
 
-    image: Tensor  # x̃_LR (B, 3, 256, 256) in [-1, 1]: the transfer, with only 64x64 worth of detail
+    image: Tensor  # x̃_LR (B, 3, S, S): the transfer, with only 64x64 worth of detail (S = model.makeup_size)
     m: Tensor  # (B, 256, 64, 64) makeup information for SR (un-modulated when makeup_prior is off)
     gamma: Tensor  # γ' (B, 1, 64, 64) warped makeup matrix
     beta: Tensor  # β' (B, 1, 64, 64)
@@ -50,18 +52,28 @@ class SROutput:
 
 
 class LRMakeupGenerator(nn.Module):
-    """x_LR, y_LR (bicubic up-sampled to 256) -> x̃_SR: the source wearing the reference's makeup at 256x256."""
+    """x_LR, y_LR -> x̃_SR: the source wearing the reference's makeup at 256x256.
+
+    The faces come as :class:`FaceBatch` whose images are ``cfg.makeup_size`` pixels: the bicubic 256
+    up-sampling of the 64x64 inputs (PSGAN's layout, the paper) or the 64x64 inputs themselves
+    (``model.makeup.resolution="input"``, the compact model).
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        cfg.validate()
         mk = cfg.makeup
         if not 0 < mk.modulate_at < mk.apply_blocks:
             raise ConfigError("model.makeup.modulate_at must lie strictly between 0 and model.makeup.apply_blocks")
         self.cfg = cfg
         self.distill = MakeupDistill(mk)
         self.apply_net = MakeupApply(mk)
-        self.prior = PriorEstimation(cfg.prior)
-        self.sr = SuperResolution(cfg.sr, cfg.prior.channels, 4 * mk.channels)
+        self.prior = PriorEstimation(cfg.prior, reduce=mk.resolution == "upsampled")
+        self.sr = build_super_resolution(cfg, cfg.prior.channels, 4 * mk.channels)
+        if mk.soften > 0:
+            self.register_buffer("soften_kernel", gaussian_kernel(mk.soften), persistent=False)
+        else:
+            self.soften_kernel = None
 
     def warped_matrices(
         self, src: FaceBatch, v_x: Tensor, refs: Sequence[Reference], static: bool = False
@@ -88,6 +100,9 @@ class LRMakeupGenerator(nn.Module):
                 mk.temperature, ref.region_scale, mk.detach_attention, mk.attention_chunk, static,
             )
             total = total + (warped.sum(0, keepdim=True) if one_source else warped)
+        if self.soften_kernel is not None:  # feather the region borders (no box seams around the eyes)
+            k = self.soften_kernel.to(total.dtype)
+            total = F.conv2d(F.pad(total, [k.shape[-1] // 2] * 4, mode="replicate"), k.expand(2, 1, -1, -1), groups=2)
         return total[:, :1], total[:, 1:]
 
     def makeup(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference], static: bool = False) -> MakeupOutput:
@@ -96,10 +111,15 @@ class LRMakeupGenerator(nn.Module):
             refs = [Reference(refs)]
         v_x = self.apply_net.encode(src.image)
         gamma, beta = self.warped_matrices(src, v_x, refs, static)
-        image, m = self.apply_net.decode(modulate(v_x, gamma, beta))
-        if not self.cfg.sr.makeup_prior:  # ablation: the un-modulated 4th-bottleneck feature instead of m
-            m = self.apply_net.blocks_after[0](v_x)
-        return MakeupOutput(image, m, gamma, beta)
+        image, modulated = self.apply_net.decode(modulate(v_x, gamma, beta), src.image)
+        return MakeupOutput(image, self.makeup_information(v_x, modulated), gamma, beta)
+
+    def makeup_information(self, v_x: Tensor, modulated: Tensor) -> Tensor:
+        """m of METHOD §1.5: the 4th bottleneck block's output on the modulated feature (``modulated``), or, in
+        the paper's ablation (``model.sr.makeup_prior=false``), the same block on the un-modulated V_x."""
+        if self.cfg.sr.makeup_prior:
+            return modulated
+        return self.apply_net.blocks_after[0](v_x)
 
     def super_resolve(self, x_lr: Tensor, m: Tensor) -> SROutput:
         """G_S(x̃_LR, m): estimate the priors, then super-resolve with [p, m]."""
@@ -109,4 +129,13 @@ class LRMakeupGenerator(nn.Module):
     def forward(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference]) -> tuple[MakeupOutput, SROutput]:
         mk = self.makeup(src, refs)
         return mk, self.super_resolve(mk.image, mk.m)
+
+
+def gaussian_kernel(sigma: float) -> Tensor:
+    """(1, 1, k, k) normalised Gaussian, k = 2·ceil(2σ) + 1."""
+    radius = max(1, math.ceil(2 * sigma))
+    axis = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    g = torch.exp(-(axis**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :])[None, None]
 

@@ -34,17 +34,20 @@ class Hourglass(nn.Module):
 
 
 class PriorEstimation(nn.Module):
-    """x̃_LR (B, 3, 256, 256) -> (p (B, 128, 64, 64), heatmaps (B, 68, 64, 64), parsing logits (B, 14, 64, 64))."""
+    """x̃_LR (B, 3, S, S) -> (p (B, 128, 64, 64), heatmaps (B, 68, 64, 64), parsing logits (B, 14, 64, 64)).
 
-    def __init__(self, cfg: PriorConfig):
+    S = 256 (FSRNet's layout: a 7x7 stride-2 stem and a max-pool bring it to 64) or S = 64 when x̃_LR is made on
+    the input grid (model.makeup.resolution="input": a 3x3 stride-1 stem, nothing to reduce).
+    """
+
+    def __init__(self, cfg: PriorConfig, reduce: bool = True):
         super().__init__()
         c = cfg.channels
-        self.stem = nn.Sequential(
-            ConvNormAct(3, c // 2, 7, 2),  # 256 -> 128
-            ResBlock(c // 2, c),
-            nn.MaxPool2d(2),  # 128 -> 64
-            res_blocks(c, cfg.stem_blocks),
-        )
+        if reduce:
+            stem = [ConvNormAct(3, c // 2, 7, 2), ResBlock(c // 2, c), nn.MaxPool2d(2)]  # 256 -> 128 -> 64
+        else:
+            stem = [ConvNormAct(3, c // 2, 3), ResBlock(c // 2, c)]
+        self.stem = nn.Sequential(*stem, res_blocks(c, cfg.stem_blocks))
         self.hourglass = Hourglass(cfg.hourglass_order, c)
         self.features = ConvNormAct(c, c, 1)
         self.heatmap_head = nn.Conv2d(c, cfg.n_landmarks, 1)

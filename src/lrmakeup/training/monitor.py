@@ -47,10 +47,11 @@ def image_grid(x: Tensor, y: Tensor, x_lr: Tensor, x_sr: Tensor, target: Tensor,
     Images (B, 3, S, S) in [-1, 1]; heatmaps (B, 68, F, F) are summed and scaled to [0, 1]; parsing logits
     (B, K, F, F) are shown as their argmax in PARSING_COLOURS; both are resized (nearest) to S.
     """
-    size = x.shape[-1]
+    size = target.shape[-1]  # images G_M reads at 64 (model.makeup.resolution=input) are shown enlarged (nearest)
     out = []
     for b in range(min(rows, x.shape[0])):
         tiles = [(t[b].detach().float().cpu().clamp(-1, 1) + 1) / 2 for t in (x, y, x_lr, x_sr, target)]
+        tiles = [F.interpolate(t[None], size=size, mode="nearest")[0] if t.shape[-1] != size else t for t in tiles]
         heat = heatmaps[b].detach().float().cpu().sum(0, keepdim=True)
         heat = (heat - heat.min()) / (heat.max() - heat.min()).clamp_min(1e-8)
         tiles.append(F.interpolate(heat[None], size=size, mode="nearest")[0].expand(3, -1, -1))
@@ -89,13 +90,13 @@ def plot_loss_curves(records: list[dict[str, Any]], path: str | Path) -> bool:
         return False
     from matplotlib.figure import Figure  # no pyplot: renders with Agg, touches no global backend state
 
-    from .objective import EQUATIONS, G_TERMS
+    from .objective import EQUATIONS, TERMS
 
     steps = [r["step"] for r in records]
     fig = Figure(figsize=(11, 4.5), dpi=100)
     for i, (title, names) in enumerate((
-        ("discriminators", ("loss_D", "d_adv_makeup", "d_adv_sr")),
-        ("generator", ("loss_G", *G_TERMS)),
+        ("discriminators", ("loss_D", *(t.name for t in TERMS if t.step == "D"))),
+        ("generator", ("loss_G", *(t.name for t in TERMS if t.step == "G"))),
     )):
         ax = fig.add_subplot(1, 2, i + 1)
         plotted = 0

@@ -20,68 +20,70 @@ Generator step, eq. (20) as corrected in METHOD §2 (the generator's own adversa
   its regions matched to ``x``'s, with the full-resolution region masks. What is matched is a choice
   (``loss.makeup_match``): "output" matches the generated image itself (PSGAN's code, the default), "source"
   matches the source photo (BeautyGAN's ``HM(x, y)``; METHOD §2 words it this way);
-- ``mse_sr`` eq. (18): ``G_S(x̃_LR, m)`` vs ``x̃_HR`` plus ``λ_p`` times the prior error (heatmaps, parsing).
+- ``mse_sr`` eq. (18): ``G_S(x̃_LR, m)`` vs ``x̃_HR`` plus ``λ_p`` times the prior error (heatmaps, parsing);
+- ``rec_lr``, ``rec_sr`` (the compact recipe, not in the paper): region-weighted L1 of x̃_LR against the target
+  reduced to the input size and of x̃_SR against the target (losses/reconstruction.py).
 
-SR is trained on the ``x → y`` direction only: the teacher's ``x̃_HR`` is ``x`` wearing ``y``'s makeup.
+:data:`TERMS` is the one table of these terms: name, equation, the ``LossConfig`` field of its λ, the step it
+belongs to and the function that computes it. Computing, weighting, the NaN guard, logging and the loss-curve
+plot all read it, so adding a term is one entry.
+
+The reverse transfer G_M(y, x) is computed only when a term uses it (adversarial, perceptual, cycle, makeup).
+A share of samples (``train.bare_fraction``) can be trained as "no makeup": every region scale 0 and the
+target the sharp source itself, so that intensity 0 returns the bare face. SR is trained on the ``x → y`` direction only: the teacher's ``x̃_HR`` is ``x`` wearing ``y``'s makeup.
 Gradients of the SR terms flow into G_M through ``x̃_LR`` and ``m`` (the method is trained end to end).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from ..config import Config, LossConfig
+from ..config import Config, LossConfig, ModelConfig
 from ..losses import (
     cycle_loss,
     lsgan_discriminator_loss,
     lsgan_generator_loss,
     makeup_loss,
     perceptual_loss,
+    reduce_to,
+    region_l1_loss,
     sr_mse_loss,
 )
-from ..models import FaceBatch, LRMakeupGenerator, PatchDiscriminator
-
-EQUATIONS = {
-    "d_adv_makeup": "eq. (7)",
-    "d_adv_sr": "eq. (9)",
-    "loss_D": "L_D",
-    "adv_makeup": "eq. (8)",
-    "adv_sr": "eq. (10)",
-    "per_makeup": "eq. (11)",
-    "per_sr": "eq. (12)",
-    "cyc_makeup": "eq. (14)",
-    "make_makeup": "eq. (15)",
-    "mse_sr": "eq. (18)",
-    "loss_G": "eq. (20)",
-}
-D_WEIGHTS = {"d_adv_makeup": "adv_makeup", "d_adv_sr": "adv_sr"}  # term -> LossConfig field of its λ
-G_TERMS = ("adv_makeup", "adv_sr", "per_makeup", "per_sr", "cyc_makeup", "make_makeup", "mse_sr")
+from ..models import FaceBatch, LRMakeupGenerator, PatchDiscriminator, Reference
 
 
 class TrainingBatch(NamedTuple):
-    """One collated batch of training tuples, on the training device (shapes for the paper config)."""
+    """One collated batch of training tuples, on the training device (shapes for the paper config).
 
-    x: FaceBatch  # source without makeup: image (B, 3, 256, 256), masks (B, 3, 64, 64), pos (B, 136, 64, 64)
+    The faces' images are what G_M reads (``ModelConfig.makeup_size``): the bicubic 256 up-sampling of the 64x64
+    inputs (paper) or the 64x64 inputs themselves (``model.makeup.resolution=input``).
+    """
+
+    x: FaceBatch  # source without makeup: image (B, 3, S, S), masks (B, 3, 64, 64), pos (B, 136, 64, 64)
     y: FaceBatch  # reference with makeup
-    x_masks_full: Tensor  # (B, 3, 256, 256) region masks of x at image resolution (makeup loss)
+    x_masks_full: Tensor  # (B, 3, 256, 256) region masks of x at image resolution (makeup and rec losses)
     y_masks_full: Tensor  # (B, 3, 256, 256)
     target: Tensor  # x̃_HR (B, 3, 256, 256) in [-1, 1]: the teacher's transfer of y's makeup onto x
     heatmaps: Tensor  # (B, 68, 64, 64) ground-truth landmark heatmaps of the target
     parsing: Tensor  # (B, 64, 64) int64 ground-truth MT labels
+    region_scale: Tensor | None = None  # (B, 3) per-region scales of the reference; None: 1 everywhere
 
     @staticmethod
-    def from_items(items: dict[str, Tensor], device: torch.device) -> "TrainingBatch":
-        """A collated dict of ``TupleDataset`` items (keys x_image, x_masks, ...) -> a batch on ``device``."""
+    def from_items(items: dict[str, Tensor], device: torch.device, model: ModelConfig | None = None) -> "TrainingBatch":
+        """A collated dict of ``TupleDataset`` items (keys x_image, x_lr, ...) -> a batch on ``device``."""
 
         def get(key: str, dtype: torch.dtype = torch.float32) -> Tensor:
             return items[key].to(device=device, dtype=dtype, non_blocking=True)
 
+        lr_input = model is not None and model.makeup.resolution == "input"
+        x_img, y_img = ("x_lr", "y_lr") if lr_input else ("x_image", "y_image")
         return TrainingBatch(
-            FaceBatch(get("x_image"), get("x_masks"), get("x_pos")),
-            FaceBatch(get("y_image"), get("y_masks"), get("y_pos")),
+            FaceBatch(get(x_img), get("x_masks"), get("x_pos")),
+            FaceBatch(get(y_img), get("y_masks"), get("y_pos")),
             get("x_masks_full"),
             get("y_masks_full"),
             get("target"),
@@ -89,12 +91,19 @@ class TrainingBatch(NamedTuple):
             get("parsing", torch.long),
         )
 
+    def with_bare(self, bare: Tensor, source_hr: Tensor) -> "TrainingBatch":
+        """Samples flagged in ``bare`` (B,) bool become "no makeup": region scales 0, target = ``source_hr``."""
+        scale = torch.ones(bare.shape[0], 3, device=bare.device) if self.region_scale is None else self.region_scale
+        scale = torch.where(bare[:, None], torch.zeros_like(scale), scale)
+        target = torch.where(bare[:, None, None, None], source_hr.to(self.target.dtype), self.target)
+        return self._replace(target=target, region_scale=scale)
+
 
 class GeneratedImages(NamedTuple):
     """What the generator makes in one training step."""
 
-    xy: Tensor  # x̃_LR = G_M(x, y), (B, 3, 256, 256)
-    yx: Tensor  # G_M(y, x)
+    xy: Tensor  # x̃_LR = G_M(x, y), (B, 3, S, S)
+    yx: Tensor | None  # G_M(y, x); None when no term uses the reverse transfer
     sr: Tensor  # x̃_SR = G_S(x̃_LR, m) of the x → y transfer, (B, 3, 256, 256)
     heatmaps: Tensor  # (B, 68, 64, 64) estimated by G_S's prior network
     parsing: Tensor  # (B, 14, 64, 64) parsing logits
@@ -105,25 +114,33 @@ class GeneratedImages(NamedTuple):
 class GeneratorPass(nn.Module):
     """Every generator call of one training step in one ``forward`` (DDP wraps this module once).
 
-    The generator runs G_M four times (two transfers, two cycles) and G_S once; DDP synchronises gradients
-    per forward/backward pair, so they must all happen inside the one forward it sees.
+    The generator runs G_M up to four times (two transfers, two cycles) and G_S once; DDP synchronises
+    gradients per forward/backward pair, so they must all happen inside the one forward it sees.
     """
 
-    def __init__(self, generator: LRMakeupGenerator, cycle: bool = True):
+    def __init__(self, generator: LRMakeupGenerator, cycle: bool = True, reverse: bool = True):
         super().__init__()
         self.generator = generator
         self.cycle = cycle
+        self.reverse = reverse or cycle
 
-    def forward(self, x: FaceBatch, y: FaceBatch) -> GeneratedImages:
+    def forward(self, x: FaceBatch, y: FaceBatch, region_scale: Tensor | None = None) -> GeneratedImages:
         g, b = self.generator, x.batch_size
-        # G_M(x, y) and G_M(y, x) as one batch of 2B: every layer is per sample (InstanceNorm, per-sample
-        # attention), so this equals two calls and halves the number of kernel launches.
-        both = g.makeup(FaceBatch.cat([x, y]), FaceBatch.cat([y, x]))
-        xy, yx = both.image.split(b)
-        sr = g.super_resolve(xy, both.m[:b])  # G_S on the x -> y transfer, whose target is x̃_HR
+        if self.reverse:
+            # G_M(x, y) and G_M(y, x) as one batch of 2B: every layer is per sample (InstanceNorm, per-sample
+            # attention), so this equals two calls and halves the number of kernel launches.
+            scale = None if region_scale is None else torch.cat([region_scale, torch.ones_like(region_scale)])
+            both = g.makeup(FaceBatch.cat([x, y]), [Reference(FaceBatch.cat([y, x]), scale)])
+            xy, yx = both.image.split(b)
+            m = both.m[:b]
+        else:
+            one = g.makeup(x, [Reference(y, region_scale)])
+            xy, yx, m = one.image, None, one.m
+        sr = g.super_resolve(xy, m)  # G_S on the x -> y transfer, whose target is x̃_HR
         xyx = yxy = None
         if self.cycle:  # eq. (14): a transferred face keeps the geometry (masks, pos) of its source
-            sources = FaceBatch(both.image, torch.cat([x.masks, y.masks]), torch.cat([x.pos, y.pos]))
+            assert yx is not None
+            sources = FaceBatch(torch.cat([xy, yx]), torch.cat([x.masks, y.masks]), torch.cat([x.pos, y.pos]))
             xyx, yxy = g.makeup(sources, FaceBatch.cat([x, y])).image.split(b)
         return GeneratedImages(xy, yx, sr.image, sr.heatmaps, sr.parsing, xyx, yxy)
 
@@ -151,71 +168,138 @@ class Discriminators(nn.Module):
         return tuple(out)
 
 
-def discriminator_terms(scores: tuple[Tensor, ...]) -> dict[str, Tensor]:
-    """The discriminator step's terms from :meth:`Discriminators.forward`'s scores (unweighted)."""
-    dx_real, dx_fake, dy_real, dy_fake, ds_real, ds_fake = scores
-    return {
-        # eq. (7): D_X judges the non-makeup domain (x vs G_M(y, x)), D_Y the makeup domain (y vs G_M(x, y))
-        "d_adv_makeup": lsgan_discriminator_loss(dx_real, dx_fake) + lsgan_discriminator_loss(dy_real, dy_fake),
-        # eq. (9): D_S judges x̃_HR vs x̃_SR
-        "d_adv_sr": lsgan_discriminator_loss(ds_real, ds_fake),
-    }
+class TermInputs(NamedTuple):
+    """Everything a term may read: the step's images, the batch, the (plain) discriminators and their scores."""
+
+    out: GeneratedImages
+    batch: TrainingBatch
+    cfg: LossConfig
+    discriminators: Discriminators | None = None  # the plain module (not DDP): no gradient to D in the G step
+    vgg: Callable[[Tensor], Tensor] | None = None
+    scores: tuple[Tensor, ...] | None = None  # Discriminators.forward's output, for the D step
 
 
-def generator_terms(
-    out: GeneratedImages,
-    batch: TrainingBatch,
-    discriminators: Discriminators,
-    vgg: Callable[[Tensor], Tensor] | None,
-    cfg: LossConfig,
-) -> dict[str, Tensor]:
-    """The generator step's terms (unweighted). A term whose λ is 0 is not computed (and not returned).
+@dataclass(frozen=True)
+class Term:
+    """One loss term: ``name`` (logged), its ``equation``, the ``LossConfig`` field of its λ, its step."""
 
-    ``discriminators`` is the plain module (not the DDP wrapper): its parameters get no gradient here.
-    ``vgg`` is the perceptual feature extractor; it may be None only when both perceptual λ are 0.
-    """
-    x, y = batch.x.image, batch.y.image
-    d = discriminators
-    terms = {}
-    if cfg.adv_makeup:
-        terms["adv_makeup"] = lsgan_generator_loss(d.d_y(out.xy)) + lsgan_generator_loss(d.d_x(out.yx))  # eq. (8)
-    if cfg.adv_sr:
-        terms["adv_sr"] = lsgan_generator_loss(d.d_s(out.sr))  # eq. (10)
-    if cfg.per_makeup:  # eq. (11): the transfer keeps the source's content
-        # one VGG call on [G_M(x, y), G_M(y, x)] vs [x, y]; ×2 turns the mean over both halves into their sum
-        terms["per_makeup"] = 2 * perceptual_loss(vgg, torch.cat([out.xy, out.yx]), torch.cat([x, y]))
-    if cfg.per_sr:  # eq. (12)
-        terms["per_sr"] = perceptual_loss(vgg, out.sr, batch.target)
-    if cfg.cyc_makeup:  # eq. (14)
-        if out.xyx is None or out.yxy is None:
-            raise ValueError("the cycle term needs the cycled images (GeneratorPass(cycle=True))")
-        terms["cyc_makeup"] = cycle_loss(out.xyx, x) + cycle_loss(out.yxy, y)
-    if cfg.make_makeup:  # eq. (15): both directions, with the sharp full-resolution region masks
-        from_x, from_y = (x, y) if cfg.makeup_match == "source" else (None, None)
-        terms["make_makeup"] = makeup_loss(
-            out.xy, y, batch.x_masks_full, batch.y_masks_full, cfg, match_from=from_x
-        ) + makeup_loss(out.yx, x, batch.y_masks_full, batch.x_masks_full, cfg, match_from=from_y)
+    name: str
+    equation: str
+    weight: str
+    step: str  # "D" or "G"
+    compute: Callable[[TermInputs], Tensor]
+    uses_reverse: bool = False  # needs G_M(y, x)
+    uses_cycle: bool = False
+    uses_vgg: bool = False
+    always: bool = False  # computed even when its λ is 0 (it trains a part nothing else trains)
+
+
+def _d_adv_makeup(t: TermInputs) -> Tensor:
+    # eq. (7): D_X judges the non-makeup domain (x vs G_M(y, x)), D_Y the makeup domain (y vs G_M(x, y))
+    dx_real, dx_fake, dy_real, dy_fake, _, _ = t.scores
+    return lsgan_discriminator_loss(dx_real, dx_fake) + lsgan_discriminator_loss(dy_real, dy_fake)
+
+
+def _d_adv_sr(t: TermInputs) -> Tensor:
+    _, _, _, _, ds_real, ds_fake = t.scores  # eq. (9): D_S judges x̃_HR vs x̃_SR
+    return lsgan_discriminator_loss(ds_real, ds_fake)
+
+
+def _adv_makeup(t: TermInputs) -> Tensor:
+    # eq. (8): G_M(x, y) should pass as the makeup domain (D_Y), G_M(y, x) as the non-makeup one (D_X)
+    d = t.discriminators
+    return lsgan_generator_loss(d.d_y(t.out.xy)) + lsgan_generator_loss(d.d_x(t.out.yx))
+
+
+def _adv_sr(t: TermInputs) -> Tensor:
+    return lsgan_generator_loss(t.discriminators.d_s(t.out.sr))  # eq. (10)
+
+
+def _per_makeup(t: TermInputs) -> Tensor:
+    # eq. (11): one VGG call on [G_M(x, y), G_M(y, x)] vs [x, y]; ×2 turns the mean over both halves into a sum
+    x, y = t.batch.x.image, t.batch.y.image
+    return 2 * perceptual_loss(t.vgg, torch.cat([t.out.xy, t.out.yx]), torch.cat([x, y]))
+
+
+def _per_sr(t: TermInputs) -> Tensor:
+    return perceptual_loss(t.vgg, t.out.sr, t.batch.target)  # eq. (12)
+
+
+def _cyc_makeup(t: TermInputs) -> Tensor:
+    return cycle_loss(t.out.xyx, t.batch.x.image) + cycle_loss(t.out.yxy, t.batch.y.image)  # eq. (14)
+
+
+def _make_makeup(t: TermInputs) -> Tensor:
+    # eq. (15): both directions, with the sharp full-resolution region masks (images at the makeup size)
+    b, cfg = t.batch, t.cfg
+    x, y = b.x.image, b.y.image
+    xm, ym = _masks_at(b.x_masks_full, x), _masks_at(b.y_masks_full, y)
+    from_x, from_y = (x, y) if cfg.makeup_match == "source" else (None, None)
+    return (makeup_loss(t.out.xy, y, xm, ym, cfg, match_from=from_x)
+            + makeup_loss(t.out.yx, x, ym, xm, cfg, match_from=from_y))
+
+
+def _mse_sr(t: TermInputs) -> Tensor:
     # eq. (18): always computed, it is the only term that trains the prior heads
-    terms["mse_sr"] = sr_mse_loss(
-        out.sr, batch.target, out.heatmaps, batch.heatmaps, out.parsing, batch.parsing, cfg.lambda_p
-    )
+    o, b = t.out, t.batch
+    return sr_mse_loss(o.sr, b.target, o.heatmaps, b.heatmaps, o.parsing, b.parsing, t.cfg.lambda_p)
+
+
+def _rec_lr(t: TermInputs) -> Tensor:
+    size = t.out.xy.shape[-1]
+    masks = _masks_at(t.batch.x_masks_full, t.out.xy)
+    return region_l1_loss(t.out.xy, reduce_to(t.batch.target, size), masks, t.cfg.region_weight)
+
+
+def _rec_sr(t: TermInputs) -> Tensor:
+    return region_l1_loss(t.out.sr, t.batch.target, t.batch.x_masks_full, t.cfg.region_weight)
+
+
+def _masks_at(masks: Tensor, image: Tensor) -> Tensor:
+    """Full-resolution region masks (B, 3, 256, 256) at an image's size (area-averaged: soft at the borders)."""
+    if masks.shape[-1] == image.shape[-1]:
+        return masks
+    return torch.nn.functional.interpolate(masks, size=image.shape[-2:], mode="area")
+
+
+TERMS: tuple[Term, ...] = (
+    Term("d_adv_makeup", "eq. (7)", "adv_makeup", "D", _d_adv_makeup, uses_reverse=True),
+    Term("d_adv_sr", "eq. (9)", "adv_sr", "D", _d_adv_sr, uses_reverse=True),
+    Term("adv_makeup", "eq. (8)", "adv_makeup", "G", _adv_makeup, uses_reverse=True),
+    Term("adv_sr", "eq. (10)", "adv_sr", "G", _adv_sr),
+    Term("per_makeup", "eq. (11)", "per_makeup", "G", _per_makeup, uses_reverse=True, uses_vgg=True),
+    Term("per_sr", "eq. (12)", "per_sr", "G", _per_sr, uses_vgg=True),
+    Term("cyc_makeup", "eq. (14)", "cyc_makeup", "G", _cyc_makeup, uses_reverse=True, uses_cycle=True),
+    Term("make_makeup", "eq. (15)", "make_makeup", "G", _make_makeup, uses_reverse=True),
+    Term("mse_sr", "eq. (18)", "mse_sr", "G", _mse_sr, always=True),
+    Term("rec_lr", "L_rec on x̃_LR", "rec_lr", "G", _rec_lr),
+    Term("rec_sr", "L_rec on x̃_SR", "rec_sr", "G", _rec_sr),
+)
+TOTALS = {"loss_D": ("D", "L_D"), "loss_G": ("G", "eq. (20)")}  # the weighted sums, logged beside the terms
+EQUATIONS = {**{t.name: t.equation for t in TERMS}, **{name: eq for name, (_, eq) in TOTALS.items()}}
+
+
+def active_terms(cfg: LossConfig, step: str) -> tuple[Term, ...]:
+    """The terms of ``step`` ("D" or "G") that this config computes: λ ≠ 0, or ``always``."""
+    return tuple(t for t in TERMS if t.step == step and (t.always or getattr(cfg, t.weight) != 0))
+
+
+def compute_terms(step: str, inputs: TermInputs) -> dict[str, Tensor]:
+    """Every active term of ``step`` (unweighted), then the weighted total (``loss_D`` / ``loss_G``)."""
+    cfg = inputs.cfg
+    terms = {t.name: t.compute(inputs) for t in active_terms(cfg, step)}
+    total = None
+    for t in active_terms(cfg, step):
+        part = getattr(cfg, t.weight) * terms[t.name].float()
+        total = part if total is None else total + part
+    terms["loss_D" if step == "D" else "loss_G"] = total
     return terms
 
 
-def weighted_sum(terms: dict[str, Tensor], cfg: LossConfig, weights: dict[str, str] | None = None) -> Tensor:
-    """Σ λ_t · term_t; ``weights`` maps a term to the LossConfig field of its λ (default: the term's own name)."""
-    weights = weights or {}
-    total = None
-    for name, value in terms.items():
-        part = getattr(cfg, weights.get(name, name)) * value.float()
-        total = part if total is None else total + part
-    assert total is not None
-    return total
+def needs(cfg: LossConfig, flag: str) -> bool:
+    """Whether any computed term has ``flag`` (``uses_reverse``, ``uses_cycle``, ``uses_vgg``)."""
+    return any(getattr(t, flag) for step in ("D", "G") for t in active_terms(cfg, step))
 
 
-def needs_cycle(cfg: LossConfig) -> bool:
-    return cfg.cyc_makeup != 0
-
-
-def needs_vgg(cfg: LossConfig) -> bool:
-    return cfg.per_makeup != 0 or cfg.per_sr != 0
+def needs_discriminators(cfg: LossConfig) -> bool:
+    return bool(active_terms(cfg, "D"))

@@ -49,18 +49,17 @@ from ..models import LRMakeupGenerator
 from ..models.psgan import load_psgan_makeup
 from . import distributed as D
 from .monitor import IMAGES_DIR, LOSS_CURVE_FILE, METRICS_FILE, Monitor, image_grid
+from .augment import random_flips
 from .objective import (
-    D_WEIGHTS,
     EQUATIONS,
     Discriminators,
     GeneratedImages,
     GeneratorPass,
+    TermInputs,
     TrainingBatch,
-    discriminator_terms,
-    generator_terms,
-    needs_cycle,
-    needs_vgg,
-    weighted_sum,
+    compute_terms,
+    needs,
+    needs_discriminators,
 )
 from .sampler import ResumableSampler
 from .state import (
@@ -75,11 +74,11 @@ from .state import (
 )
 
 CONFIG_FILE = "config.yaml"
+SNAPSHOTS_DIR = "snapshots"
 GENERATOR_FILE = "generator.safetensors"
 OUR_FILES = (CONFIG_FILE, STATE_FILE, PREVIOUS_STATE_FILE, GENERATOR_FILE, METRICS_FILE, LOSS_CURVE_FILE)
 OPTIMIZERS = ("rmsprop", "adam")
 SCHEDULERS = ("none", "linear")
-MAKEUP_MATCH = ("output", "source")
 
 
 class TrainingError(LRMakeupError):
@@ -98,12 +97,8 @@ class TrainResult:
 
 
 def validate_config(config: Config) -> None:
-    """Values a dataclass type check cannot catch (train and loss sections); ConfigError names the key."""
-    if config.loss.makeup_match not in MAKEUP_MATCH:
-        raise ConfigError(f"loss.makeup_match must be one of {', '.join(MAKEUP_MATCH)}, "
-                          f"got {config.loss.makeup_match!r}")
-    if config.loss.vgg_weights not in ("imagenet", "random"):
-        raise ConfigError(f"loss.vgg_weights must be imagenet or random, got {config.loss.vgg_weights!r}")
+    """Values a dataclass type check cannot catch (every section); ConfigError names the key."""
+    config.validate()
     validate_train_config(config.train)
 
 
@@ -119,12 +114,15 @@ def validate_train_config(cfg: TrainConfig) -> None:
             raise ConfigError(f"{key} must be > 0, got {value!r}")
     non_negative = {"train.lr_d": cfg.lr_d, "train.max_steps": cfg.max_steps, "train.num_workers": cfg.num_workers,
                     "train.grad_clip": cfg.grad_clip, "train.checkpoint_every": cfg.checkpoint_every,
+                    "train.snapshot_every": cfg.snapshot_every,
                     "train.log_every": cfg.log_every, "train.image_every": cfg.image_every}
     for key, value in non_negative.items():
         if value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value!r}")
     if not 0.0 <= cfg.decay_start <= 1.0:
         raise ConfigError(f"train.decay_start must lie in [0, 1], got {cfg.decay_start!r}")
+    if not 0.0 <= cfg.bare_fraction <= 1.0:
+        raise ConfigError(f"train.bare_fraction must lie in [0, 1], got {cfg.bare_fraction!r}")
 
 
 def make_optimizer(params: Any, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
@@ -230,7 +228,7 @@ class Trainer:
         self.discriminators.to(self.device).train()
         self.vgg = None
         self.vgg_info = {"weights": "unused", "source": ""}
-        if needs_vgg(config.loss):
+        if needs(config.loss, "uses_vgg"):
             from ..models.vgg import VGGFeatures  # torchvision: imported only when a perceptual term is on
 
             self.vgg = VGGFeatures(config.loss.vgg_weights).to(self.device)
@@ -248,7 +246,8 @@ class Trainer:
             self._load(state)
 
         # DDP: the generator pass and the discriminators are each one DDP module with one forward per backward.
-        g_pass: nn.Module = GeneratorPass(self.generator, cycle=needs_cycle(config.loss))
+        g_pass: nn.Module = GeneratorPass(self.generator, cycle=needs(config.loss, "uses_cycle"),
+                                          reverse=needs(config.loss, "uses_reverse"))
         d_pass: nn.Module = self.discriminators
         if self.dist.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -374,6 +373,10 @@ class Trainer:
                           "vgg_weights": self.vgg_info["weights"], "vgg_source": self.vgg_info["source"],
                           "init": self.init_note}
             save_generator(self.generator_path, self.generator, self.cfg, provenance)
+            if self._due(self.cfg.train.snapshot_every):  # for selection on held-out data (evaluation/selection.py)
+                snapshot = self.run_dir / SNAPSHOTS_DIR / f"step_{self.step:07d}.safetensors"
+                snapshot.parent.mkdir(exist_ok=True)
+                save_generator(snapshot, self.generator, self.cfg, provenance)
         D.barrier(self.dist)
 
     # ----------------------------------------------------------------------------------------- one step
@@ -403,23 +406,39 @@ class Trainer:
         if self.cfg.train.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip)
 
+    def make_batch(self, items: dict[str, Tensor]) -> TrainingBatch:
+        """The step's batch: what G_M reads for this model, then the recipe's flips and "no makeup" samples.
+
+        Both draw from torch's global RNG, which the training state saves: a resumed run draws the same."""
+        tc = self.cfg.train
+        batch = TrainingBatch.from_items(items, self.device, self.cfg.model)
+        source_hr = items.get("x_hr")
+        if tc.flip:
+            batch, source_hr = random_flips(batch, source_hr)
+        if tc.bare_fraction > 0:
+            if source_hr is None:
+                raise DataError("train.bare_fraction needs the sharp source (x_hr) in the data items")
+            bare = torch.rand(batch.target.shape[0]) < tc.bare_fraction
+            batch = batch.with_bare(bare.to(self.device), source_hr.to(self.device))
+        return batch
+
     def train_step(self, items: dict[str, Tensor], keep_images: bool = False) -> dict[str, Tensor]:
         """One alternating D / G update on a collated batch; returns the detached terms and totals."""
         loss_cfg = self.cfg.loss
-        batch = TrainingBatch.from_items(items, self.device)
+        batch = self.make_batch(items)
         with self._autocast():
-            out: GeneratedImages = self.g_pass(batch.x, batch.y)
+            out: GeneratedImages = self.g_pass(batch.x, batch.y, batch.region_scale)
 
         # Discriminator step: L_D = λ_adv_M eq. (7) + λ_adv_S eq. (9), generated images detached.
-        # Skipped when both adversarial λ are 0 (a supervised-only recipe such as the demo's warm-up).
+        # Skipped when both adversarial λ are 0 (a supervised-only recipe such as the demo's).
         d_terms: dict[str, Tensor] = {}
-        if loss_cfg.adv_makeup or loss_cfg.adv_sr:
+        if needs_discriminators(loss_cfg):
+            assert out.yx is not None
             self.opt_d.zero_grad(set_to_none=True)
             with self._autocast():
                 scores = self.d_pass(batch.x.image, out.yx.detach(), batch.y.image, out.xy.detach(),
                                      batch.target, out.sr.detach())
-                d_terms = discriminator_terms(scores)
-                d_terms["loss_D"] = weighted_sum(d_terms, loss_cfg, D_WEIGHTS)
+                d_terms = compute_terms("D", TermInputs(out, batch, loss_cfg, scores=scores))
             self._guard(d_terms)
             d_terms["loss_D"].backward()
             self._clip(self.discriminators.parameters())
@@ -429,8 +448,7 @@ class Trainer:
         self.discriminators.requires_grad_(False)
         try:
             with self._autocast():
-                g_terms = generator_terms(out, batch, self.discriminators, self.vgg, loss_cfg)
-                g_terms["loss_G"] = weighted_sum(g_terms, loss_cfg)
+                g_terms = compute_terms("G", TermInputs(out, batch, loss_cfg, self.discriminators, self.vgg))
             self._guard(g_terms)
             self.opt_g.zero_grad(set_to_none=True)
             g_terms["loss_G"].backward()

@@ -1,0 +1,124 @@
+"""The compact variants (configs/demo.yaml): identity at initialisation, locality, feathering, flips."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lrmakeup.config import builtin_config_path, load_config
+from lrmakeup.data.builtin import builtin_face
+from lrmakeup.face import FaceAnalyzer, position_features
+from lrmakeup.models import FaceBatch, LRMakeupGenerator, Reference
+from lrmakeup.training.augment import MIRROR_68, flip_pos, mirror_labels
+
+COMPACT = ("model.makeup.resolution=input", "model.makeup.output=residual", "model.makeup.norm=none",
+           "model.makeup.soften=1.0", "model.sr.kind=residual")
+
+
+def compact_tiny(*extra: str):
+    return load_config(builtin_config_path("tiny"), [*COMPACT, *extra])
+
+
+def face_at(make_face, cfg, seed=0):
+    m = cfg.model
+    return make_face(2, m.makeup_size, m.feature_size, seed)
+
+
+@pytest.mark.parametrize("upsample", ["pixelshuffle", "resize", "transposed"])
+def test_untrained_compact_model_outputs_the_bicubic_source(make_face, upsample):
+    cfg = compact_tiny(f"model.sr.upsample={upsample}")
+    torch.manual_seed(0)
+    g = LRMakeupGenerator(cfg.model).eval()
+    x, y = face_at(make_face, cfg, 0), face_at(make_face, cfg, 1)
+    assert x.image.shape[-1] == cfg.model.input_size  # G_M reads the 16x16 (tiny) / 64x64 input itself
+    with torch.no_grad():
+        mk, sr = g(x, y)
+    assert torch.equal(mk.image, x.image)  # x̃_LR = x: the residual output layer starts at zero
+    bicubic = F.interpolate(x.image, size=cfg.model.image_size, mode="bicubic", align_corners=False)
+    assert sr.image.shape[-1] == cfg.model.image_size
+    assert torch.equal(sr.image, bicubic)  # x̃_SR = bicubic(x̃_LR)
+
+
+def test_untrained_demo_architecture_outputs_the_bicubic_source_at_full_size():
+    cfg = load_config(builtin_config_path("demo"))
+    torch.manual_seed(0)
+    g = LRMakeupGenerator(cfg.model).eval()
+    analyzer = FaceAnalyzer()
+    src, ref = (analyzer.analyze(builtin_face(n), crop=False) for n in ("astronaut", "grace_hopper"))
+    x, y = (FaceBatch.from_arrays(a.image_lr, a.masks, a.pos) for a in (src, ref))
+    with torch.no_grad():
+        _, sr = g(x, y)
+    bicubic = F.interpolate(x.image, size=256, mode="bicubic", align_corners=False)
+    assert sr.image.shape == (1, 3, 256, 256) and torch.equal(sr.image, bicubic)
+
+
+def _randomise_outputs(g: LRMakeupGenerator) -> None:
+    """Give the zero-initialised output layers weights, as training would."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in list(g.apply_net.out.parameters()) + list(g.sr.out.parameters()):
+            p.normal_(0, 0.05)
+
+
+def test_without_normalisation_a_region_scale_changes_nothing_far_from_that_region(make_face):
+    """norm=none: switching the lips off leaves pixels beyond the receptive field bit-identical (with instance
+    norm every pixel would shift)."""
+    cfg = compact_tiny("model.makeup.soften=0", "model.input_size=32", "model.image_size=128")
+    torch.manual_seed(0)
+    g = LRMakeupGenerator(cfg.model).eval()
+    _randomise_outputs(g)
+    x, y = face_at(make_face, cfg, 0), face_at(make_face, cfg, 1)
+    on = torch.tensor([[1.0, 1.0, 1.0]] * 2)
+    off = torch.tensor([[0.0, 1.0, 1.0]] * 2)
+    with torch.no_grad():
+        a = g.makeup(x, [Reference(y, on)]).image
+        b = g.makeup(x, [Reference(y, off)]).image
+    diff = (a - b).abs().amax(1)[0]  # (32, 32)
+    lips_rows = x.masks[0, 0].nonzero()[:, 0]
+    assert diff.max() > 0  # the lips did change
+    far = diff[: int(lips_rows.min()) - 8]  # rows well above the lips (receptive field of the tiny model: < 8)
+    assert far.numel() > 0 and far.max() == 0
+
+
+def test_soften_feathers_the_warped_matrices_across_region_borders(make_face):
+    cfg_hard, cfg_soft = compact_tiny("model.makeup.soften=0"), compact_tiny("model.makeup.soften=1.5")
+    torch.manual_seed(0)
+    hard = LRMakeupGenerator(cfg_hard.model).eval()
+    soft = LRMakeupGenerator(cfg_soft.model).eval()
+    soft.load_state_dict(hard.state_dict())
+    x, y = face_at(make_face, cfg_hard, 0), face_at(make_face, cfg_hard, 1)
+    with torch.no_grad():
+        g_hard, _ = hard.warped_matrices(x, hard.apply_net.encode(x.image), [Reference(y)])
+        g_soft, _ = soft.warped_matrices(x, soft.apply_net.encode(x.image), [Reference(y)])
+    outside = x.masks[0].sum(0) == 0
+    assert g_hard[0, 0][outside].abs().max() == 0  # PSGAN: a step to zero at every region border
+    assert g_soft[0, 0][outside].abs().max() > 0  # feathered across it
+
+    def steepest(m):
+        return max((m[:, 1:] - m[:, :-1]).abs().max(), (m[1:] - m[:-1]).abs().max())
+
+    assert steepest(g_soft[0, 0]) < steepest(g_hard[0, 0])
+
+
+def test_flipped_position_features_equal_those_of_the_mirrored_face():
+    """flip_pos (permute landmarks, negate column offsets, flip) == features recomputed on the mirrored face."""
+    rng = np.random.default_rng(0)
+    f, size = 64, 256
+    lms = rng.uniform(40, 210, (68, 2))
+    masks = np.zeros((3, f, f), np.float32)
+    masks[0, 44:50, 24:40] = 1
+    masks[1, 10:60, 8:58] = 1
+    masks[1, 44:50, 24:40] = 0
+    masks[2, 20:26, 12:52] = 1
+    masks[1, 20:26, 12:52] = 0
+    pos = torch.from_numpy(position_features(lms, masks, size))[None]
+    mirrored = lms[MIRROR_68].copy()
+    mirrored[:, 0] = (size - size // f) - mirrored[:, 0]  # the mirror of the nearest grid (pixel j <-> 4 j)
+    expected = position_features(mirrored, masks[:, :, ::-1].copy(), size)
+    assert np.allclose(flip_pos(pos)[0].numpy(), expected, atol=1e-5)
+    assert torch.allclose(flip_pos(flip_pos(pos)), pos)
+
+
+def test_mirrored_parsing_swaps_sided_labels():
+    labels = torch.tensor([[0, 1, 2, 3, 4, 5, 6, 11, 12, 13]])
+    assert mirror_labels(labels).tolist() == [[0, 1, 3, 2, 5, 4, 6, 12, 11, 13]]
