@@ -94,8 +94,9 @@ def main() -> None:
             cmd = [*lrmakeup, "transfer", "--source", str(source), "--reference", str(reference), "--output", str(out)]
             if not args.src or n != threads[0]:
                 cmd += ["--threads", str(n)]  # older code may not know --threads: its default runs first
-            rows.append((f"transfer, one 64x64 pair, --threads {n}" if not args.src or n != threads[0]
-                         else "transfer, one 64x64 pair, default threads", min(wall(cmd, env) for _ in range(args.runs))))
+            label = (f"transfer, one 64x64 pair, --threads {n}" if not args.src or n != threads[0]
+                     else "transfer, one 64x64 pair, default threads")
+            rows.append((label, min(wall(cmd, env) for _ in range(args.runs))))
         for name, seconds in rows:
             print(f"{name:>42}: {seconds:6.2f} s")
         print("breakdown of one pair (fresh process, shipped weights):")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping, Union
+from typing import Literal
 
 import numpy as np
 import torch
@@ -27,8 +28,8 @@ from .models.inputs import to_uint8_image
 from .models.psgan import load_psgan_makeup
 from .utils import resolve_device
 
-ImageLike = Union[str, Path, np.ndarray, FaceAnalysis]
-FaceChoice = Union[int, Literal["all", "largest", "center"], None]  # which faces of a photo; None = "all"
+ImageLike = str | Path | np.ndarray | FaceAnalysis
+FaceChoice = int | Literal["all", "largest", "center"] | None  # which faces of a photo; None = "all"
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "demo.safetensors"  # see docs/demo-weights.md
 
 
@@ -112,7 +113,9 @@ class MakeupTransfer:
     @classmethod
     def default(cls, device: str = "cpu") -> "MakeupTransfer":
         """The shipped demo weights when the package has them, else an untrained paper-size model."""
-        return cls.from_checkpoint(SHIPPED_WEIGHTS, device) if SHIPPED_WEIGHTS.is_file() else cls.untrained(device=device)
+        if SHIPPED_WEIGHTS.is_file():
+            return cls.from_checkpoint(SHIPPED_WEIGHTS, device)
+        return cls.untrained(device=device)
 
     @classmethod
     def untrained(cls, config: Config | None = None, device: str = "cpu", seed: int = 0) -> "MakeupTransfer":

@@ -98,12 +98,12 @@ def test_paste_back_changes_only_the_face(tiny_engine, faces):
     assert wants_paste_back(photo, result.source, 64)
     out = paste_back(photo, result.source.crop_box, result.image, result.source.parsing)
     assert out.shape == photo.shape and out.dtype == np.uint8
-    l, t, r, b = result.source.crop_box
+    left, t, r, b = result.source.crop_box
     outside = np.ones(photo.shape[:2], bool)
-    outside[t:b, l:r] = False
+    outside[t:b, left:r] = False
     assert np.array_equal(out[outside], photo[outside])
-    assert (out[t:b, l:r] != photo[t:b, l:r]).any()
+    assert (out[t:b, left:r] != photo[t:b, left:r]).any()
     border = np.zeros(photo.shape[:2], bool)  # the crop's own border is faded out: no seam
-    border[t:b, l:r] = True
-    border[t + 1:b - 1, l + 1:r - 1] = False
+    border[t:b, left:r] = True
+    border[t + 1:b - 1, left + 1:r - 1] = False
     assert np.array_equal(out[border], photo[border])

@@ -41,8 +41,8 @@ def _changed(out: np.ndarray, photo: np.ndarray) -> np.ndarray:
 
 def _inside(boxes, shape) -> np.ndarray:
     mask = np.zeros(shape[:2], bool)
-    for l, t, r, b in boxes:
-        mask[t:b, l:r] = True
+    for left, t, r, b in boxes:
+        mask[t:b, left:r] = True
     return mask
 
 
@@ -56,8 +56,8 @@ def test_every_face_is_made_up_and_the_rest_is_byte_identical(tiny_checkpoint, g
     assert result.shape == photo.shape  # the full photo, not one 256x256 crop
     changed = _changed(result, photo)
     assert not changed[~_inside(boxes, photo.shape)].any()  # outside the two faces: byte-identical
-    for l, t, r, b in boxes:
-        assert changed[t:b, l:r].sum() > 1000  # both faces changed
+    for left, t, r, b in boxes:
+        assert changed[t:b, left:r].sum() > 1000  # both faces changed
 
 
 def test_face_index_changes_only_that_face_in_the_full_photo(tiny_checkpoint, group, boxes, tmp_path, capsys):
@@ -87,6 +87,6 @@ def test_two_faces_side_by_side_are_not_taken_for_a_face_crop(tiny_engine, group
     single = tiny_engine.analyze_faces(photo[:, :410], "largest")[0]  # one face filling a 410x440 window
     assert wants_paste_back(photo[:, :410], single, 256)
     crop = tiny_engine.analyze(builtin_face("astronaut"))
-    l, t, r, b = crop.crop_box
-    face_only = np.ascontiguousarray(builtin_face("astronaut")[t:b, l:r])  # a photo that is a face crop
+    left, t, r, b = crop.crop_box
+    face_only = np.ascontiguousarray(builtin_face("astronaut")[t:b, left:r])  # a photo that is a face crop
     assert not wants_paste_back(face_only, tiny_engine.analyze(face_only), 128)

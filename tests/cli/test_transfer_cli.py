@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lrmakeup.api import SHIPPED_WEIGHTS
 import lrmakeup.cli.transfer as transfer_cli
-from lrmakeup.api import MakeupTransfer
+from lrmakeup.api import SHIPPED_WEIGHTS, MakeupTransfer
 from lrmakeup.checkpoint import save_generator
 from lrmakeup.cli import main
 from lrmakeup.data.builtin import builtin_face
@@ -52,18 +51,22 @@ def _run_bad(args, capsys):
     return code, err
 
 
+def _pair(p, source="astronaut.png"):
+    return ["transfer", "--source", str(p / source), "--reference", str(p / "hopper.jpg")]
+
+
 @pytest.mark.parametrize(
     "make_args, expected",
     [
-        (lambda p, o: ["transfer", "--source", str(p / "missing.png"), "--reference", str(p / "hopper.jpg"), "--output", o], "no such file"),
-        (lambda p, o: ["transfer", "--source", str(p / "notes.png"), "--reference", str(p / "hopper.jpg"), "--output", o], "notes.png"),
-        (lambda p, o: ["transfer", "--source", str(p / "truncated.png"), "--reference", str(p / "hopper.jpg"), "--output", o], "truncated.png"),
-        (lambda p, o: ["transfer", "--source", str(p / "noise.png"), "--reference", str(p / "hopper.jpg"), "--output", o], "no face"),
-        (lambda p, o: ["transfer", "--source", str(p / "astronaut.png"), "--reference", str(p / "hopper.jpg"), "--output", o, "--face-index", "3"], "face"),
-        (lambda p, o: ["transfer", "--source", str(p / "astronaut.png"), "--reference", str(p / "hopper.jpg"), "--output", o + ".txt"], "must end in"),
-        (lambda p, o: ["transfer", "--source", str(p / "astronaut.png"), "--reference", str(p / "hopper.jpg"), "--output", str(p / "nodir" / "o.png")], "does not exist"),
-        (lambda p, o: ["transfer", "--source", str(p / "astronaut.png"), "--reference", str(p / "hopper.jpg"), "--output", o, "--device", "cuda"], "cuda"),
-        (lambda p, o: ["transfer", "--source", str(p / "astronaut.png"), "--reference", str(p / "hopper.jpg"), "--output", o, "--checkpoint", str(p / "hopper.jpg")], "checkpoint"),
+        (lambda p, o: [*_pair(p, "missing.png"), "--output", o], "no such file"),
+        (lambda p, o: [*_pair(p, "notes.png"), "--output", o], "notes.png"),
+        (lambda p, o: [*_pair(p, "truncated.png"), "--output", o], "truncated.png"),
+        (lambda p, o: [*_pair(p, "noise.png"), "--output", o], "no face"),
+        (lambda p, o: [*_pair(p), "--output", o, "--face-index", "3"], "face"),
+        (lambda p, o: [*_pair(p), "--output", o + ".txt"], "must end in"),
+        (lambda p, o: [*_pair(p), "--output", str(p / "nodir" / "o.png")], "does not exist"),
+        (lambda p, o: [*_pair(p), "--output", o, "--device", "cuda"], "cuda"),
+        (lambda p, o: [*_pair(p), "--output", o, "--checkpoint", str(p / "hopper.jpg")], "checkpoint"),
         (lambda p, o: ["transfer", "--source", str(p / "astronaut.png"), "--output", o], "required"),
         (lambda p, o: ["frobnicate"], "invalid choice"),
     ],

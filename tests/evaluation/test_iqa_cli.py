@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-
 from lrmakeup.cli import iqa
 from lrmakeup.evaluation import niqe
 from lrmakeup.face.io import read_image, write_image

@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-
-import numpy as np
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageFile
 

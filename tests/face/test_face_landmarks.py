@@ -37,7 +37,7 @@ def test_faces_sorted_by_area_in_image_coordinates(face_analyzer, astronaut_rgb)
     canvas[60:200, 20:160] = small
     boxes = face_analyzer.landmark_detector.detect(canvas)
     assert len(boxes) == 2
-    areas = [(r - l) * (b - t) for l, t, r, b in boxes]
+    areas = [(r - left) * (b - t) for left, t, r, b in boxes]
     assert areas[0] > areas[1]
     assert boxes[0][0] > 280 and boxes[1][2] < 160  # large face on the right, small on the left
 

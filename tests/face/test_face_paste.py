@@ -24,9 +24,9 @@ def pasted(face_analyzer, astronaut_rgb):
 
 def _band(face, shape) -> np.ndarray:
     """Where the pasted face fades into the photo (0 < alpha < 1), widened by 3 pixels."""
-    l, t, r, b = face.crop_box
+    left, t, r, b = face.crop_box
     alpha = np.zeros(shape[:2], np.float32)
-    alpha[t:b, l:r] = face_blend_mask(face.parsing, r - l, face.landmarks)
+    alpha[t:b, left:r] = face_blend_mask(face.parsing, r - left, face.landmarks)
     return cv2.dilate(((alpha > 0) & (alpha < 1)).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
 
 
@@ -51,8 +51,8 @@ def test_seam_band_differs_smoothly(pasted, astronaut_rgb):
 def test_pasted_face_is_as_sharp_as_the_photo(pasted, astronaut_rgb):
     """The photo's own detail is kept inside the face (a soft generated face does not make a soft patch)."""
     face, out = pasted
-    l, t, r, b = face.crop_box
-    inner = np.s_[t + (b - t) // 4:b - (b - t) // 4, l + (r - l) // 4:r - (r - l) // 4]
+    left, t, r, b = face.crop_box
+    inner = np.s_[t + (b - t) // 4:b - (b - t) // 4, left + (r - left) // 4:r - (r - left) // 4]
 
     def sharpness(img):
         return cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32), cv2.CV_32F)[inner].var()
@@ -65,13 +65,14 @@ def test_pasted_face_is_as_sharp_as_the_photo(pasted, astronaut_rgb):
 def test_only_the_face_changes(pasted, astronaut_rgb):
     """Outside the face region (hair fringe above the brows, neck, background) the photo is byte-identical."""
     face, out = pasted
-    l, t, r, b = face.crop_box
+    left, t, r, b = face.crop_box
     alpha = np.zeros(astronaut_rgb.shape[:2], np.float32)
-    alpha[t:b, l:r] = face_blend_mask(face.parsing, r - l, face.landmarks)
+    alpha[t:b, left:r] = face_blend_mask(face.parsing, r - left, face.landmarks)
     assert np.array_equal(out[alpha == 0], astronaut_rgb[alpha == 0])
-    brow_top = int(t + face.landmarks[17:27, 1].min() * (r - l) / face.parsing.shape[0])
-    brow_to_eye = (face.landmarks[36:48, 1].mean() - face.landmarks[17:27, 1].min()) * (r - l) / face.parsing.shape[0]
+    scale = (r - left) / face.parsing.shape[0]
+    brow_top = int(t + face.landmarks[17:27, 1].min() * scale)
+    brow_to_eye = (face.landmarks[36:48, 1].mean() - face.landmarks[17:27, 1].min()) * scale
     fringe = int(brow_top - 0.5 * brow_to_eye)
     assert np.array_equal(out[:fringe], astronaut_rgb[:fringe])  # the fringe of hair is left alone
-    chin = int(t + face.landmarks[8, 1] * (r - l) / face.parsing.shape[0])
+    chin = int(t + face.landmarks[8, 1] * (r - left) / face.parsing.shape[0])
     assert np.array_equal(out[chin + 2:], astronaut_rgb[chin + 2:])  # the neck is not touched either

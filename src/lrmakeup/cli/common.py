@@ -54,7 +54,8 @@ def add_model_options(p: argparse.ArgumentParser, backend: bool = True) -> None:
                    + "; default: the shipped demo weights")
     if backend:
         p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
-                       help="run the generator in PyTorch (default) or onnxruntime (a model from `lrmakeup export-onnx`)")
+                       help="run the generator in PyTorch (default) or onnxruntime (a model from "
+                       "`lrmakeup export-onnx`)")
     add_device_option(p)
     add_threads_option(p)
 

@@ -64,7 +64,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="output image (one pair) or folder (folders / --pairs)")
     p.add_argument("--crop-only", action="store_true", help="write the 256x256 face, not the whole photo")
     p.add_argument("--aligned", action="store_true",
-                   help="the source is already a face crop: no detection, the whole image is the face (writes the face)")
+                   help="the source is already a face crop: no detection, the whole image is the face "
+                   "(writes the face)")
     faces = p.add_mutually_exclusive_group()
     faces.add_argument("--face-index", type=face_index, default=None, metavar="N",
                        help="only this face of the source photo (0 = largest)")
@@ -200,8 +201,8 @@ def transfer_one(engine, photo, source: Path, reference, output: Path, args: arg
 
 
 def _resize(image, size: int):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     if image.shape[0] == size:
         return image
@@ -241,7 +242,8 @@ def plan_batch(args: argparse.Namespace) -> list[Job]:
     else:
         if args.source is None or args.reference is None:
             raise InputError("--source and --reference are both required (or give --pairs)")
-        sources = _images(Path(args.source)) if Path(args.source).is_dir() else [check_input_file(args.source, "source")]
+        sources = (_images(Path(args.source)) if Path(args.source).is_dir()
+                   else [check_input_file(args.source, "source")])
         references = (_images(Path(args.reference)) if Path(args.reference).is_dir()
                       else [check_input_file(args.reference, "reference")])
         if not sources or not references:
