@@ -206,7 +206,7 @@ def test_paths_outside_the_allowed_folders_are_not_read(tmp_path):
     link = inside / "link.png"
     link.symlink_to(secret)  # a link out of the cache is outside too
     assert web.read_image_input({"path": str(ok)}, UploadLimits(), "source photo", roots=[inside]) is not None
-    for path in (secret, link, inside / ".." / "elsewhere" / "secret.png"):
+    for path in (secret, link, inside / ".." / "elsewhere" / "secret.png", outside / "missing.png"):
         with pytest.raises(InputError, match="must be uploaded to this page"):
             web.read_image_input({"path": str(path)}, UploadLimits(), "source photo", roots=[inside])
     with pytest.raises(InputError, match="must be uploaded to this page"):

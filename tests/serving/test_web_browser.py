@@ -36,7 +36,7 @@ from lrmakeup.models import LRMakeupGenerator  # noqa: E402
 from lrmakeup.serving.web import UploadLimits, build_app, launch  # noqa: E402
 
 LIMITS = UploadLimits(max_bytes=2 * 1024 * 1024, max_side=1500)
-WAIT = 30  # seconds for any one thing to appear on the page
+WAIT = 120  # seconds for any one thing to appear on the page (generous: a loaded 2-core machine is slow)
 
 
 def free_port() -> int:

@@ -177,10 +177,12 @@ def read_image_input(value: Any, limits: UploadLimits, what: str, roots: list[Pa
 
 
 def _inside(path: Path, roots: list[Path]) -> bool:
+    """Whether ``path`` (links followed) lies in one of ``roots``; decided without regard to whether it
+    exists, so the answer does not tell a client which files the server has."""
     try:
-        real = path.resolve(strict=True)
+        real = path.resolve()
     except (OSError, RuntimeError):
-        return True  # a missing file: load_upload says "please upload it again"
+        return False
     return any(real.is_relative_to(root.resolve()) for root in roots)
 
 
