@@ -1,6 +1,7 @@
 """``lrmakeup train``: train the whole model on prepared training tuples (one process, or under torchrun).
 
-    lrmakeup train --config CFG --data PREPARED [--data BENCH ...] --out RUN [--resume] [--device cpu|cuda] [key=value ...]
+    lrmakeup train --config CFG --data PREPARED [--data BENCH ...] --out RUN [--resume] [--device cpu|cuda]
+                   [key=value ...]
 
 ``--data`` may repeat; each folder is either prepared teacher tuples (``lrmakeup prepare``) or renderer-made
 triplets with exact targets (``lrmakeup make-benchmark``). Their train splits are concatenated, and a face
