@@ -7,7 +7,6 @@ A checkpoint rebuilds the model its own config describes, so the config and the 
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -51,11 +50,12 @@ def test_a_small_file_describing_a_31g_parameter_model_fails_fast_under_a_memory
     assert ckpt.stat().st_size < 4096
     for name in ("astronaut", "grace_hopper"):
         Image.fromarray(builtin_face(name)).save(tmp_path / f"{name}.png")
-    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({0}, {0})); "
-            "from lrmakeup.cli import main; sys.exit(main(sys.argv[1:]))").format(MEMORY_LIMIT)
+    code = (f"import resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT}, {MEMORY_LIMIT})); "
+            "from lrmakeup.cli import main; sys.exit(main(sys.argv[1:]))")
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", code, "transfer", "--checkpoint", str(ckpt),
-                           "--source", str(tmp_path / "astronaut.png"), "--reference", str(tmp_path / "grace_hopper.png"),
+                           "--source", str(tmp_path / "astronaut.png"),
+                           "--reference", str(tmp_path / "grace_hopper.png"),
                            "--output", str(tmp_path / "out.png")],
                           capture_output=True, text=True, timeout=120, env={"OMP_NUM_THREADS": "1", "PATH": ""})
     elapsed = time.monotonic() - start
@@ -71,7 +71,8 @@ def test_configs_within_field_bounds_but_over_the_parameter_budget_are_refused(t
     """1000 makeup channels pass the per-field bound (1024) but make a 3.2G-parameter model: refused from the
     meta-device build, before anything is allocated."""
     ckpt = hostile(tmp_path / "wide.safetensors", {"x": torch.zeros(4)}, "model.makeup.channels=1000")
-    with pytest.raises(CheckpointError, match=rf"model of [\d,]+M parameters, over the limit of {MAX_PARAMETERS // 10**6}M"):
+    limit = MAX_PARAMETERS // 10**6
+    with pytest.raises(CheckpointError, match=rf"model of [\d,]+M parameters, over the limit of {limit}M"):
         load_generator(ckpt)
 
 
@@ -172,7 +173,8 @@ def test_cascade_checkpoints_get_the_same_checks(tmp_path):
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
     huge = {"format": CASCADE_FORMAT, "config": json.dumps(CascadeConfig(channels=8, n_blocks=5000).to_dict())}
     save_file(tensors, str(tmp_path / "huge.safetensors"), metadata=huge)
-    with pytest.raises(CheckpointError, match=r"huge\.safetensors: config key 'cascade\.n_blocks' = 5000 is outside the sane range"):
+    words = r"huge\.safetensors: config key 'cascade\.n_blocks' = 5000 is outside the sane range"
+    with pytest.raises(CheckpointError, match=words):
         load_cascade(tmp_path / "huge.safetensors")
     with torch.no_grad():
         next(model.parameters()).fill_(float("nan"))

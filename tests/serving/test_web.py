@@ -107,7 +107,7 @@ def test_examples_are_deterministic_made_up_built_in_faces(engine, examples, tmp
     again = builtin_examples(engine, tmp_path)
     assert [tuple(os.path.basename(p) for p in pair) for pair in examples] == [
         ("astronaut.png", "grace_hopper_moderate_makeup.png"), ("grace_hopper.png", "astronaut_dramatic_makeup.png")]
-    for (src, ref), (src2, ref2) in zip(examples, again):
+    for (_, ref), (_, ref2) in zip(examples, again):
         assert open(ref, "rb").read() == open(ref2, "rb").read()
     bare = np.asarray(Image.open(examples[1][0]))  # grace_hopper
     made_up = np.asarray(Image.open(examples[0][1]))  # grace_hopper wearing a look

@@ -50,8 +50,9 @@ def server(tmp_path_factory):
     port = free_port()
     log = open(folder / "server.log", "w+")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_TEMP_DIR": str(folder / "gradio-cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "lrmakeup", "serve", "--checkpoint", str(folder / "tiny.safetensors"),
-                             "--port", str(port), "--max-upload-mb", str(MAX_MB), "--max-side", "1500",
+    proc = subprocess.Popen([sys.executable, "-m", "lrmakeup", "serve",
+                             "--checkpoint", str(folder / "tiny.safetensors"), "--port", str(port),
+                             "--max-upload-mb", str(MAX_MB), "--max-side", "1500",
                              "--cache-minutes", str(CACHE_MINUTES)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
     base = f"http://127.0.0.1:{port}"

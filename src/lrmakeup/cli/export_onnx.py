@@ -13,7 +13,6 @@ from ..errors import InputError
 from ..fileio import check_writable
 from .common import check_input_file
 
-
 HEARTBEAT_SECONDS = 10.0  # a progress line this often during the conversion
 
 
@@ -46,12 +45,11 @@ def run(args: argparse.Namespace) -> int:
     from ..api import SHIPPED_WEIGHTS
 
     checkpoint = args.checkpoint or SHIPPED_WEIGHTS
+    from ..checkpoint import read_checkpoint
     from ..serving.onnx import (  # torch.onnx is heavy: only when the command runs
         DEFAULT_OPSET,
         export_onnx,
     )
-
-    from ..checkpoint import read_checkpoint
 
     opset = DEFAULT_OPSET if args.opset is None else args.opset
     start = time.monotonic()

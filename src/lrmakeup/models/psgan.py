@@ -16,7 +16,8 @@ from ..errors import CheckpointError
 from ..utils import check_keys_and_shapes
 
 PSGAN_UNUSED = {
-    "atten_bottleneck_g.g.weight", "atten_bottleneck_g.g.bias", "atten_bottleneck_b.g.weight", "atten_bottleneck_b.g.bias",
+    "atten_bottleneck_g.g.weight", "atten_bottleneck_g.g.bias",
+    "atten_bottleneck_b.g.weight", "atten_bottleneck_b.g.bias",
 }
 PSGAN_MAKEUP = MakeupConfig()  # PSGAN's sizes are the paper's defaults
 
@@ -51,7 +52,8 @@ def psgan_key_map(cfg: MakeupConfig = PSGAN_MAKEUP) -> dict[str, str]:
         keys[f"tnet_down_conv_{i}.weight"] = f"apply_net.down.{i - 1}.0.weight"
         keys[f"tnet_up_conv_{i}.weight"] = f"apply_net.up.{i - 1}.0.weight"
     for i in range(cfg.apply_blocks):
-        ours = f"apply_net.blocks_before.{i}" if i < cfg.modulate_at else f"apply_net.blocks_after.{i - cfg.modulate_at}"
+        before = i < cfg.modulate_at
+        ours = f"apply_net.blocks_before.{i}" if before else f"apply_net.blocks_after.{i - cfg.modulate_at}"
         block(f"tnet_bottleneck_{i + 1}", ours, False)
     keys["tnet_out.0.weight"] = "apply_net.out.weight"
     return keys
