@@ -185,6 +185,16 @@ def test_uploads_are_removed_from_the_cache(server):
         time.sleep(0.5)
 
 
+def test_no_face_names_the_image_that_has_none(server, reference):
+    """The library's own message, as it is: which of the two photos has no face."""
+    blank = data_url(png_bytes(np.full((200, 200, 3), 128, np.uint8)))
+    base, _ = server
+    event, data, _ = transfer(base, blank, reference)
+    assert event == "error" and "no face" in data["error"] and "source photo" in data["error"], data
+    event, data, _ = transfer(base, reference, blank)
+    assert event == "error" and "no face" in data["error"] and "reference photo" in data["error"], data
+
+
 def test_the_log_has_no_tracebacks_and_no_share_advice(server):
     """Runs last in this module: every refusal above was logged (if at all) without a traceback."""
     _, folder = server
