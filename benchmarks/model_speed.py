@@ -91,7 +91,8 @@ def build_steps(device_name: str):
     values = torch.cat([gamma, beta], 1)
     calls = {
         "generator forward": lambda: model(src, [Reference(ref)]),
-        "attention (ours)": lambda: morph(fs, fr, src.masks, ref.masks, values, mk.temperature, chunk=mk.attention_chunk),
+        "attention (ours)": lambda: morph(fs, fr, src.masks, ref.masks, values, mk.temperature,
+                                          chunk=mk.attention_chunk),
         "attention (naive dense)": lambda: dense_morph_reference(fs, fr, src.masks, ref.masks, values, mk.temperature),
     }
     steps = {}

@@ -1,10 +1,13 @@
-"""Seconds per training step (issue: training), for a config at its own image size and batch size.
+"""Seconds per training step and samples per second, for one or more configs at their own sizes and batches.
 
-Times ``Trainer.train_step`` (D step + G step with every loss term of the config) on synthetic tuples with
-the exact shapes of the trainer's data contract, after warm-up steps, and prints the median. Defaults: the
-paper's config (256x256, batch 1) with a random VGG (no ImageNet weights needed).
+Times ``Trainer.train_step`` (D step + G step with every loss term of the config, the recipe's flips and "no
+makeup" samples included) on synthetic tuples with the exact shapes of the trainer's data contract, after
+warm-up steps, and prints the median of each config as soon as it is measured, then the ratio of samples per
+second to the first config. Defaults: the paper's config (256x256, batch 1) with a random VGG.
 
-    python benchmarks/train_speed.py [--config configs/paper.yaml] [--steps 3] [--warmup 1] [--device cpu]
+    python benchmarks/train_speed.py [--config configs/paper.yaml ...] [--steps 3] [--warmup 1] [--device cpu]
+    # the shipped recipe, old vs new, in one run:
+    python benchmarks/train_speed.py --config benchmarks/demo_v1.yaml configs/demo.yaml
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ class SyntheticTuples(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         g = torch.Generator().manual_seed(index)
         s, f = self.s, self.f
-        item = {"target": torch.rand(3, s, s, generator=g) * 2 - 1, "x_lr": torch.rand(3, self.i, self.i, generator=g) * 2 - 1,
+        i = self.i
+        item = {"target": torch.rand(3, s, s, generator=g) * 2 - 1, "x_lr": torch.rand(3, i, i, generator=g) * 2 - 1,
+                "y_lr": torch.rand(3, i, i, generator=g) * 2 - 1, "x_hr": torch.rand(3, s, s, generator=g) * 2 - 1,
                 "heatmaps": torch.rand(68, f, f, generator=g), "parsing": torch.randint(0, 14, (f, f), generator=g)}
         for p in ("x", "y"):
             masks = torch.zeros(3, f, f)
@@ -49,33 +54,43 @@ class SyntheticTuples(Dataset):
         return item
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", default=str(builtin_config_path("paper")))
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("overrides", nargs="*")
-    args = ap.parse_args()
-    cfg = load_config(args.config, ["loss.vgg_weights=random", *args.overrides])
+def time_config(path: str, overrides: list[str], steps: int, warmup: int, device: str) -> float:
+    """Median seconds per step of ``path``'s recipe; prints the figure as soon as it is measured."""
+    cfg = load_config(path, ["loss.vgg_weights=random", *overrides])
     m = cfg.model
-    data = SyntheticTuples(8, m.image_size, m.feature_size, m.input_size)
+    data = SyntheticTuples(2 * cfg.train.batch_size, m.image_size, m.feature_size, m.input_size)
     with tempfile.TemporaryDirectory() as run:
-        trainer = Trainer(cfg, data, run, progress=False, dist=DistInfo(device=torch.device(args.device)))
+        trainer = Trainer(cfg, data, run, progress=False, dist=DistInfo(device=torch.device(device)))
         batch = next(iter(trainer.loader))
         times = []
-        for i in range(args.warmup + args.steps):
+        for i in range(warmup + steps):
             if trainer.device.type == "cuda":
                 torch.cuda.synchronize()
             t = time.perf_counter()
             trainer.train_step(batch)
             if trainer.device.type == "cuda":
                 torch.cuda.synchronize()
-            if i >= args.warmup:
+            if i >= warmup:
                 times.append(time.perf_counter() - t)
-    print(f"config {args.config} ({m.image_size}px, batch {cfg.train.batch_size}), device {args.device}, "
-          f"torch threads {torch.get_num_threads()}: {statistics.median(times):.2f} s/step "
-          f"(median of {len(times)} after {args.warmup} warm-up; all: {', '.join(f'{t:.2f}' for t in times)})")
+    per_step = statistics.median(times)
+    print(f"config {path} ({m.image_size}px, batch {cfg.train.batch_size}), device {device}, "
+          f"torch threads {torch.get_num_threads()}: {per_step:.2f} s/step, "
+          f"{cfg.train.batch_size / per_step:.2f} samples/s "
+          f"(median of {len(times)} after {warmup} warm-up; all: {', '.join(f'{t:.2f}' for t in times)})", flush=True)
+    return cfg.train.batch_size / per_step
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", nargs="+", default=[str(builtin_config_path("paper"))])
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("overrides", nargs="*")
+    args = ap.parse_args()
+    rates = [time_config(path, args.overrides, args.steps, args.warmup, args.device) for path in args.config]
+    for path, rate in zip(args.config[1:], rates[1:]):
+        print(f"{path}: {rate / rates[0]:.1f}x the samples per second of {args.config[0]}")
 
 
 if __name__ == "__main__":

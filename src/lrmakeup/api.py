@@ -170,7 +170,10 @@ class MakeupTransfer:
         return image, f"the {role} photo" + (f" {name}" if name else "")
 
     def batch(self, face: FaceAnalysis) -> FaceBatch:
-        return FaceBatch.from_arrays(face.image_up, face.masks, face.pos).to(self.device)
+        """The generator's view of a face: its 64x64 input itself (model.makeup.resolution=input) or the bicubic
+        256 up-sampling of it (PSGAN's layout), with the region masks and position features."""
+        image = face.image_lr if self.config.model.makeup.resolution == "input" else face.image_up
+        return FaceBatch.from_arrays(image, face.masks, face.pos).to(self.device)
 
     def analyzed(self, controls: MakeupControls) -> MakeupControls:
         """``controls`` with its per-region and blend references analysed once (for many transfers)."""

@@ -168,6 +168,8 @@ class TrainConfig:
     log_every: int = 50
     image_every: int = 500
     init_psgan: str = ""  # path of a PSGAN G.pth (or imported checkpoint) for the makeup modules
+    init: str = ""  # path of an lrmakeup generator checkpoint to start from (every module; same architecture)
+    freeze_makeup: bool = False  # train G_S only (G_M's weights fixed): a detail phase after a full one
     # added with the trainer (training/):
     lr_d: float = 0.0  # learning rate of the discriminators; 0: same as lr
     adam_beta1: float = 0.5  # optimizer=adam only (PSGAN's 0.5, 0.999)

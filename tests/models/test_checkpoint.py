@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import save_file
 
 from lrmakeup.checkpoint import load_generator, save_generator
-from lrmakeup.config import load_config, builtin_config_path
+from lrmakeup.config import builtin_config_path, load_config
 from lrmakeup.errors import CheckpointError
 from lrmakeup.models import LRMakeupGenerator
 

@@ -74,8 +74,10 @@ def test_cli_import(stand_in_g, tmp_path, capsys):
     "edit, message",
     [
         (lambda s: s.pop("tnet_bottleneck_4.main.3.weight"), "missing PSGAN tensor 'tnet_bottleneck_4.main.3.weight'"),
-        (lambda s: s.__setitem__("tnet_bottleneck_7.main.0.weight", torch.zeros(1)), "unexpected tensor 'tnet_bottleneck_7"),
-        (lambda s: s.__setitem__("pnet_in.0.weight", torch.zeros(64, 3, 5, 5)), "'pnet_in.0.weight' has shape (64, 3, 5, 5)"),
+        (lambda s: s.__setitem__("tnet_bottleneck_7.main.0.weight", torch.zeros(1)),
+         "unexpected tensor 'tnet_bottleneck_7"),
+        (lambda s: s.__setitem__("pnet_in.0.weight", torch.zeros(64, 3, 5, 5)),
+         "'pnet_in.0.weight' has shape (64, 3, 5, 5)"),
     ],
 )
 def test_bad_keys_are_named(stand_in_g, tmp_path, capsys, edit, message):

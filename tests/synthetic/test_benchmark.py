@@ -149,8 +149,7 @@ def test_bad_faces_folders_give_clear_errors(tmp_path, analyzer256):
 
 
 def test_cli_reports_a_bad_faces_folder_as_an_lrmakeup_error(tmp_path):
-    from lrmakeup.cli import _Parser
-    from lrmakeup.cli import make_benchmark
+    from lrmakeup.cli import _Parser, make_benchmark
 
     parser = _Parser(prog="lrmakeup")
     make_benchmark.add_parser(parser.add_subparsers(dest="command", parser_class=_Parser))

@@ -12,7 +12,6 @@ from lrmakeup.errors import InputError
 from lrmakeup.face.parsing import MT
 
 
-
 def lab(image: np.ndarray) -> np.ndarray:
     return rgb2lab(image)
 

@@ -41,6 +41,16 @@ class EvalSample:
     reference_image: np.ndarray  # (S, S, 3) uint8: bicubic up-sampling of y_LR (for the figure)
     teacher_faces: tuple[FaceAnalysis, FaceAnalysis] | None = None  # full-resolution analyses for a teacher
     extra: dict[str, Any] = field(default_factory=dict)
+    inputs_lr: tuple[Any, Any] | None = None  # (1, 3, s, s) x_LR, y_LR in [-1, 1]: what a compact G_M reads
+
+    def model_view(self, makeup_size: int) -> tuple[FaceBatch, FaceBatch]:
+        """(source, reference) as a generator whose G_M reads ``makeup_size`` images wants them: the bicubic
+        up-sampling (PSGAN's layout) or the 64x64 inputs themselves (model.makeup.resolution=input)."""
+        if self.source.image.shape[-1] == makeup_size or self.inputs_lr is None:
+            return self.source, self.reference
+        x_lr, y_lr = self.inputs_lr
+        return (FaceBatch(x_lr, self.source.masks, self.source.pos),
+                FaceBatch(y_lr, self.reference.masks, self.reference.pos))
 
 
 class EvalSet(Sequence):
@@ -117,6 +127,7 @@ class TupleEvalSet(EvalSet):
             regions=_regions(item["x_masks_full"]),
             source_image=_u8(item["x_image"]),
             reference_image=_u8(item["y_image"]),
+            inputs_lr=(item["x_lr"][None], item["y_lr"][None]),
         )
 
 
@@ -180,4 +191,6 @@ class BenchmarkEvalSet(EvalSet):
             name=tid, source=src, reference=ref, target=t["target"], regions=_regions(t["target_masks"]),
             source_image=src_up, reference_image=ref_up, teacher_faces=(src_hr, ref_hr),
             extra={"style": t["meta"].get("style")},
+            inputs_lr=(FaceBatch.from_arrays(t["source_lr"], src.masks[0], src.pos[0]).image,
+                       FaceBatch.from_arrays(t["reference_lr"], ref.masks[0], ref.pos[0]).image),
         )

@@ -103,7 +103,8 @@ def _check_sizes(model: LRMakeupGenerator, data: EvalSet, what: str) -> None:
 @torch.inference_mode()
 def _run_generator(model: LRMakeupGenerator, sample: EvalSample, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
     """(x̃_SR, x̃_LR) as (S, S, 3) uint8."""
-    mk, sr = model(sample.source.to(device), [Reference(sample.reference.to(device))])
+    source, reference = sample.model_view(model.cfg.makeup_size)
+    mk, sr = model(source.to(device), [Reference(reference.to(device))])
     return to_uint8_image(sr.image), to_uint8_image(mk.image)
 
 

@@ -7,7 +7,7 @@ a measurement, not something to optimise.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

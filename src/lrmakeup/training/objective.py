@@ -30,14 +30,16 @@ plot all read it, so adding a term is one entry.
 
 The reverse transfer G_M(y, x) is computed only when a term uses it (adversarial, perceptual, cycle, makeup).
 A share of samples (``train.bare_fraction``) can be trained as "no makeup": every region scale 0 and the
-target the sharp source itself, so that intensity 0 returns the bare face. SR is trained on the ``x → y`` direction only: the teacher's ``x̃_HR`` is ``x`` wearing ``y``'s makeup.
+target the sharp source itself, so that intensity 0 returns the bare face. SR is trained on the ``x → y``
+direction only: the teacher's ``x̃_HR`` is ``x`` wearing ``y``'s makeup.
 Gradients of the SR terms flow into G_M through ``x̃_LR`` and ``m`` (the method is trained end to end).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn

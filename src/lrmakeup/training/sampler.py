@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sized
+from collections.abc import Iterator, Sized
 
 from torch.utils.data import DistributedSampler
 

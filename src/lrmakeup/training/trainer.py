@@ -28,10 +28,11 @@ from __future__ import annotations
 import random
 import signal
 import threading
+from collections.abc import Sized
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sized
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,8 +49,8 @@ from ..fileio import atomic_write
 from ..models import LRMakeupGenerator
 from ..models.psgan import load_psgan_makeup
 from . import distributed as D
-from .monitor import IMAGES_DIR, LOSS_CURVE_FILE, METRICS_FILE, Monitor, image_grid
 from .augment import random_flips
+from .monitor import IMAGES_DIR, LOSS_CURVE_FILE, METRICS_FILE, Monitor, image_grid
 from .objective import (
     EQUATIONS,
     Discriminators,
@@ -177,6 +178,16 @@ def init_makeup_modules(generator: LRMakeupGenerator, path: str) -> str:
     return f"makeup modules from PSGAN {p} ({n} tensors)"
 
 
+def init_generator(generator: LRMakeupGenerator, path: str) -> str:
+    """``train.init``: every tensor of an lrmakeup generator checkpoint of the same architecture (strict)."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"train.init: file not found: {p}")
+    tensors, _, _ = read_checkpoint(p)
+    load_state_strict(generator, {k: v.float() for k, v in tensors.items()}, str(p))
+    return f"generator from {p}"
+
+
 class Trainer:
     """Builds the models, optimisers and data order of a run, and trains it (see the module docstring).
 
@@ -224,6 +235,11 @@ class Trainer:
         self.init_note = ""
         if tc.init_psgan and state is None:
             self.init_note = init_makeup_modules(self.generator, tc.init_psgan)
+        if tc.init and state is None:  # a second phase starts from a first phase's generator
+            self.init_note = init_generator(self.generator, tc.init)
+        if tc.freeze_makeup:  # train G_S only (e.g. a detail phase on a finished G_M)
+            self.generator.distill.requires_grad_(False)
+            self.generator.apply_net.requires_grad_(False)
         self.generator.to(self.device).train()
         self.discriminators.to(self.device).train()
         self.vgg = None
@@ -234,7 +250,7 @@ class Trainer:
             self.vgg = VGGFeatures(config.loss.vgg_weights).to(self.device)
             self.vgg_info = {"weights": self.vgg.weights, "source": self.vgg.weights_source}
 
-        self.opt_g = make_optimizer(self.generator.parameters(), tc, tc.lr)
+        self.opt_g = make_optimizer([q for q in self.generator.parameters() if q.requires_grad], tc, tc.lr)
         self.opt_d = make_optimizer(self.discriminators.parameters(), tc, tc.lr_d or tc.lr)
         self.sched_g = make_scheduler(self.opt_g, tc, self.total_steps)
         self.sched_d = make_scheduler(self.opt_d, tc, self.total_steps)

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from lrmakeup.data.synthetic.looks import MakeupLook
 from lrmakeup.errors import InputError
 from lrmakeup.face.io import check_rgb_image
 from lrmakeup.face.landmarks import check_landmarks
 from lrmakeup.face.parsing import MT, parsing_from_landmarks
-from lrmakeup.data.synthetic.looks import MakeupLook
 
 _SHIFT = 4  # cv2 sub-pixel bits for polygon drawing
 _RIGHT_EYE, _LEFT_EYE = slice(36, 42), slice(42, 48)

@@ -54,7 +54,8 @@ def look_grid(
     return np.asarray(canvas)
 
 
-_SHORT = {"foundation": "base", "blush": "blush", "eye_shadow": "shadow", "eyeliner": "liner", "brow": "brow", "lipstick": "lips"}
+_SHORT = {"foundation": "base", "blush": "blush", "eye_shadow": "shadow", "eyeliner": "liner", "brow": "brow",
+          "lipstick": "lips"}
 
 
 def _swatches(draw: ImageDraw.ImageDraw, look, x: int, y: int, width: int) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrmakeup.errors import ConfigError
 from lrmakeup.data.synthetic.looks import (
     RGB,
     Blush,
@@ -20,6 +19,7 @@ from lrmakeup.data.synthetic.looks import (
     Lipstick,
     MakeupLook,
 )
+from lrmakeup.errors import ConfigError
 
 STYLES = ("natural", "moderate", "dramatic")
 
