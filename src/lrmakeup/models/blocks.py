@@ -70,8 +70,10 @@ def res_blocks(channels: int, n: int, affine: bool = True, norm: str = "instance
 def icnr_(weight: Tensor, factor: int = 2) -> None:
     """ICNR initialisation (Aitken et al. 2017) of a conv feeding PixelShuffle(factor): every sub-pixel starts
     with the same kernel, so the shuffled output is a nearest up-sampling at step 0 (no checkerboard)."""
+    if weight.is_meta:  # a shape-only model (checkpoint checks): nothing to draw, and torch's meta normal_ is slow
+        return
     out_c = weight.shape[0] // (factor * factor)
-    sub = torch.empty(out_c, *weight.shape[1:])
+    sub = torch.empty(out_c, *weight.shape[1:], device=weight.device)
     nn.init.kaiming_normal_(sub, nonlinearity="relu")
     with torch.no_grad():
         weight.copy_(sub.repeat_interleave(factor * factor, dim=0))

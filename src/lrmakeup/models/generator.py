@@ -134,7 +134,7 @@ class LRMakeupGenerator(nn.Module):
 def gaussian_kernel(sigma: float) -> Tensor:
     """(1, 1, k, k) normalised Gaussian, k = 2·ceil(2σ) + 1."""
     radius = max(1, math.ceil(2 * sigma))
-    axis = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    axis = torch.arange(-radius, radius + 1, dtype=torch.float32, device="cpu")  # explicit: cheap under a meta context
     g = torch.exp(-(axis**2) / (2 * sigma**2))
     g = g / g.sum()
     return (g[:, None] * g[None, :])[None, None]
