@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from urllib.parse import urlparse
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -28,30 +26,20 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from web_servers import free_port, tiny_checkpoint  # noqa: E402
 
 from lrmakeup.api import MakeupTransfer  # noqa: E402
-from lrmakeup.checkpoint import save_generator  # noqa: E402
-from lrmakeup.config import builtin_config_path, load_config  # noqa: E402
-from lrmakeup.models import LRMakeupGenerator  # noqa: E402
 from lrmakeup.serving.web import UploadLimits, build_app, launch  # noqa: E402
 
 LIMITS = UploadLimits(max_bytes=2 * 1024 * 1024, max_side=1500)
 WAIT = 120  # seconds for any one thing to appear on the page (generous: a loaded 2-core machine is slow)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The page with a tiny random model, served on 127.0.0.1 from a background thread."""
     folder = tmp_path_factory.mktemp("web")
-    cfg = load_config(builtin_config_path("tiny"))
-    torch.manual_seed(0)
-    save_generator(folder / "tiny.safetensors", LRMakeupGenerator(cfg.model), cfg)
+    tiny_checkpoint(folder)
     engine = MakeupTransfer.from_checkpoint(folder / "tiny.safetensors")
     app = build_app(engine, LIMITS, examples_dir=folder / "examples")
     port = free_port()

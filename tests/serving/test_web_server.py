@@ -12,7 +12,6 @@ import base64
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,13 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
+from web_servers import free_port, tiny_checkpoint
 
-from lrmakeup.checkpoint import save_generator
-from lrmakeup.config import builtin_config_path, load_config
 from lrmakeup.data.builtin import builtin_face
-from lrmakeup.models import LRMakeupGenerator
 
 httpx = pytest.importorskip("httpx")
 
@@ -35,18 +31,10 @@ CACHE_MINUTES = 0.25  # 15 s: uploads and results are deleted after this (checke
 FAST = 5.0  # seconds: a refused request costs no decoding and no model time
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve")
-    cfg = load_config(builtin_config_path("tiny"))
-    torch.manual_seed(0)
-    save_generator(folder / "tiny.safetensors", LRMakeupGenerator(cfg.model), cfg)
+    tiny_checkpoint(folder)
     port = free_port()
     log = open(folder / "server.log", "w+")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_TEMP_DIR": str(folder / "gradio-cache")}
