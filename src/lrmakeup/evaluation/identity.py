@@ -7,24 +7,22 @@ dlib would no longer detect is still scored rather than dropped.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..face.landmarks import face_models_file
 
 RECOGNITION_FILENAME = "dlib_face_recognition_resnet_model_v1.dat"
 
 
 def recognition_model_path() -> Path:
-    """The ResNet file inside the face-recognition-models package (located, not imported: it needs pkg_resources)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    for location in (spec.submodule_search_locations or []) if spec is not None else []:
-        candidate = Path(location) / "models" / RECOGNITION_FILENAME
-        if candidate.is_file():
-            return candidate
-    raise InputError(f"{RECOGNITION_FILENAME} not found: install face-recognition-models")
+    """The ResNet file inside the face-recognition-models package."""
+    found = face_models_file(RECOGNITION_FILENAME)
+    if found is None:
+        raise InputError(f"{RECOGNITION_FILENAME} not found: install face-recognition-models")
+    return found
 
 
 class IdentityEncoder:

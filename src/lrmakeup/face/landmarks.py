@@ -39,15 +39,24 @@ def shape_predictor_path(path: str | os.PathLike | None = None) -> Path:
         if not path.is_file():
             raise InputError(f"shape predictor not found: {path}")
         return path
+    found = face_models_file(PREDICTOR_FILENAME)
+    if found is None:
+        raise InputError(
+            f"shape predictor {PREDICTOR_FILENAME} not found: install face-recognition-models "
+            f"or set {PREDICTOR_ENV} to the file's path"
+        )
+    return found
+
+
+def face_models_file(filename: str) -> Path | None:
+    """A model file shipped in the face-recognition-models package (located, not imported: it needs
+    pkg_resources), or None when the package or the file is missing."""
     spec = importlib.util.find_spec("face_recognition_models")
     for location in (spec.submodule_search_locations or []) if spec is not None else []:
-        candidate = Path(location) / "models" / PREDICTOR_FILENAME
+        candidate = Path(location) / "models" / filename
         if candidate.is_file():
             return candidate
-    raise InputError(
-        f"shape predictor {PREDICTOR_FILENAME} not found: install face-recognition-models "
-        f"or set {PREDICTOR_ENV} to the file's path"
-    )
+    return None
 
 
 def check_landmarks(landmarks_xy: np.ndarray) -> np.ndarray:
