@@ -3,8 +3,10 @@
     python benchmarks/cli_latency.py [--runs 3] [--src OTHER_CHECKOUT/src]
 
 Prints, in one run: the wall time of ``lrmakeup --help``, of a bad argument (a missing source), of one 64x64
-pair with the shipped weights (``lrmakeup transfer``, each --threads value asked for), and the breakdown of
-one pair measured in a fresh process: imports, model load, face analysis (source and reference), generator.
+pair with the shipped weights (``lrmakeup transfer``: the default, which runs them in onnxruntime, and
+``--backend torch``, each --threads value asked for), and for each backend the breakdown of one pair measured
+in a fresh process the way the CLI does it: imports, model load, face analysis (source and reference; the first
+also loads dlib's models), generator.
 Every figure is the minimum over ``--runs`` runs (the least disturbed by other work on the machine), wall time
 and CPU time (user + system, which for a single-threaded run estimates the wall time on an idle machine); say
 how busy the machine was next to the numbers. ``--src`` times another checkout (e.g. the code before a change:
@@ -25,7 +27,17 @@ import tempfile
 import time
 from pathlib import Path
 
-BREAKDOWN = r"""
+# One pair, step by step, as ``lrmakeup transfer`` runs it with each backend (cli/common.py: load_model).
+BREAKDOWN = {
+    "onnxruntime (default)": r"""
+import json, sys, time
+t0 = time.perf_counter()
+import onnxruntime
+from lrmakeup.serving.onnx_runtime import OnnxMakeupTransfer
+t1 = time.perf_counter()
+engine = OnnxMakeupTransfer.shipped(threads=int(sys.argv[3]))
+""",
+    "torch": r"""
 import json, sys, time
 t0 = time.perf_counter()
 import torch
@@ -33,13 +45,16 @@ from lrmakeup.api import MakeupTransfer
 t1 = time.perf_counter()
 torch.set_num_threads(int(sys.argv[3]))
 engine = MakeupTransfer.default()
+""",
+}
+STEPS = r"""
 t2 = time.perf_counter()
 src, ref = engine.analyze(sys.argv[1]), engine.analyze(sys.argv[2])
 t3 = time.perf_counter()
 engine.transfer(src, ref)
 t4 = time.perf_counter()
 print(json.dumps({"imports": t1 - t0, "model load": t2 - t1, "face analysis (2 photos)": t3 - t2,
-                  "generator": t4 - t3}))
+                  "generator": t4 - t3, "torch imported": "torch" in sys.modules}))
 """
 
 
@@ -101,24 +116,37 @@ def main() -> None:
                "--output", str(out)]
         rows.append(("bad argument (missing source)", fastest(bad, env, args.runs, check=False)))
         threads = [int(t) for t in args.threads.split(",") if t]
-        for n in threads:
-            cmd = [*lrmakeup, "transfer", "--source", str(source), "--reference", str(reference), "--output", str(out)]
-            if not args.src or n != threads[0]:
-                cmd += ["--threads", str(n)]  # older code may not know --threads: its default runs first
-            label = (f"transfer, one 64x64 pair, --threads {n}" if not args.src or n != threads[0]
-                     else "transfer, one 64x64 pair, default threads")
-            rows.append((label, fastest(cmd, env, args.runs)))
+        pair = [*lrmakeup, "transfer", "--source", str(source), "--reference", str(reference), "--output", str(out)]
+        for backend, extra in (("default", []), ("--backend torch", ["--backend", "torch"])):
+            for n in threads:
+                cmd = [*pair, *extra]
+                if not args.src or n != threads[0]:
+                    cmd += ["--threads", str(n)]  # older code may not know --threads: its default runs first
+                label = (f"transfer, one 64x64 pair, {backend}, --threads {n}" if not args.src or n != threads[0]
+                         else f"transfer, one 64x64 pair, {backend}, default threads")
+                rows.append((label, fastest(cmd, env, args.runs)))
         for name, (seconds, cpu) in rows:
-            print(f"{name:>42}: {seconds:6.2f} s wall, {cpu:6.2f} s CPU")
-        print("breakdown of one pair (fresh process, shipped weights):")
-        for n in threads:
-            best: dict[str, float] = {}
-            for _ in range(args.runs):
-                proc = subprocess.run([sys.executable, "-c", BREAKDOWN, str(source), str(reference), str(n)], env=env,
-                                      capture_output=True, text=True, check=True)
-                for step, seconds in json.loads(proc.stdout.strip().splitlines()[-1]).items():
-                    best[step] = min(best.get(step, float("inf")), seconds)
-            print(f"  {n} thread(s): " + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in best.items()))
+            print(f"{name:>58}: {seconds:6.2f} s wall, {cpu:6.2f} s CPU")
+        print("breakdown of one pair (fresh process, shipped weights, as the CLI runs it):")
+        for backend, load in BREAKDOWN.items():
+            for n in threads:
+                print(f"  {backend}, {n} thread(s): " + breakdown(load, source, reference, n, env, args.runs))
+
+
+def breakdown(load: str, source: Path, reference: Path, threads: int, env: dict[str, str], runs: int) -> str:
+    """The fastest of ``runs`` fresh processes, step by step (or why it could not run, e.g. older code)."""
+    best: dict[str, float] = {}
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-c", load + STEPS, str(source), str(reference), str(threads)],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return "cannot run: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
+        steps = json.loads(proc.stdout.strip().splitlines()[-1])
+        torch_imported = steps.pop("torch imported")
+        for step, seconds in steps.items():
+            best[step] = min(best.get(step, float("inf")), seconds)
+    return (", ".join(f"{step} {seconds:.2f} s" for step, seconds in best.items())
+            + f", total {sum(best.values()):.2f} s" + ("" if torch_imported else " (torch never imported)"))
 
 
 if __name__ == "__main__":

@@ -3,34 +3,45 @@
 Everything a user needs in three lines: it reads images (paths or arrays), finds and crops the faces,
 reduces them to the model's 64x64 inputs, runs the generator and returns the 256x256 result together with the
 low-resolution stage and the estimated priors for inspection.
+
+:class:`TransferEngine` holds all of that except running the generator: the face analysis, the makeup controls
+(which reference gives which region, how strongly), the conversion back to images and the paste-back. Its two
+backends only run the generator on the numpy arrays of :mod:`lrmakeup.generator_io`: :class:`MakeupTransfer`
+in PyTorch, ``serving.onnx_runtime.OnnxMakeupTransfer`` in onnxruntime (the CLI's default for the shipped
+weights). This module imports no torch: :class:`MakeupTransfer` imports it when it is built.
 """
 
 from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 
-from .checkpoint import load_generator, save_generator
 from .config import Config
 from .errors import InputError, LRMakeupWarning, NoFaceError
 from .face import FaceAnalysis, FaceAnalyzer, read_image
 from .face.analysis import center_face_index
 from .face.paste import paste_back
-from .models import REGIONS, FaceBatch, LRMakeupGenerator, Reference
-from .models.inputs import to_uint8_image
-from .models.psgan import load_psgan_makeup
+from .face.regions import REGIONS
+from .generator_io import FaceInputs, GeneratorOutput, ReferenceInputs, uint8_image
 from .utils import resolve_device
+
+if TYPE_CHECKING:
+    import torch
+
+    from .models import FaceBatch, LRMakeupGenerator, Reference
 
 ImageLike = str | Path | np.ndarray | FaceAnalysis
 FaceChoice = int | Literal["all", "largest", "center"] | None  # which faces of a photo; None = "all"
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "demo.safetensors"  # see docs/demo-weights.md
+# The same weights exported for onnxruntime (the CLI's default engine); its metadata names the sha256 of the
+# demo.safetensors it was made from, and a stale export is never used. Remade by weights/export.py --onnx.
+SHIPPED_ONNX = SHIPPED_WEIGHTS.with_suffix(".onnx")
 
 
 @dataclass
@@ -83,13 +94,14 @@ class TransferResult:
     reference: FaceAnalysis
 
 
-class MakeupTransfer:
-    """A generator ready for inference, with the face analysis that feeds it."""
+class TransferEngine:
+    """The face analysis and makeup controls around a generator; a backend says how the generator runs.
 
-    def __init__(self, model: LRMakeupGenerator, config: Config, device: str | torch.device = "cpu",
-                 provenance: dict | None = None, analyzer: FaceAnalyzer | None = None):
-        self.device = resolve_device(device) if isinstance(device, str) else device
-        self.model = model.to(self.device).eval()
+    Subclasses implement :meth:`generate` (one source face, its references -> :class:`GeneratorOutput`);
+    everything else (analysis, controls, results, paste-back) is here, once, for every backend.
+    """
+
+    def __init__(self, config: Config, provenance: dict | None = None, analyzer: FaceAnalyzer | None = None):
         self.config = config
         self.provenance = provenance or {}
         self.analyzer = analyzer or FaceAnalyzer(
@@ -101,28 +113,9 @@ class MakeupTransfer:
     def trained(self) -> bool:
         return not self.provenance.get("untrained", False)
 
-    @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> "MakeupTransfer":
-        dev = resolve_device(device)
-        model, config, provenance = load_generator(path, dev)
-        if provenance.get("untrained_sr") or provenance.get("sr_modules") == "random init":
-            warnings.warn(f"{path}: its super-resolution stage is randomly initialised (e.g. made by import-psgan): "
-                          "the 256x256 result will not look right until it is trained", LRMakeupWarning, stacklevel=2)
-        return cls(model, config, dev, provenance)
-
-    @classmethod
-    def default(cls, device: str = "cpu") -> "MakeupTransfer":
-        """The shipped demo weights when the package has them, else an untrained paper-size model."""
-        if SHIPPED_WEIGHTS.is_file():
-            return cls.from_checkpoint(SHIPPED_WEIGHTS, device)
-        return cls.untrained(device=device)
-
-    @classmethod
-    def untrained(cls, config: Config | None = None, device: str = "cpu", seed: int = 0) -> "MakeupTransfer":
-        """A randomly initialised model (paper size by default): the full pipeline, meaningless colours."""
-        config = config or Config()
-        torch.manual_seed(seed)
-        return cls(LRMakeupGenerator(config.model), config, device, {"untrained": True, "seed": seed})
+    def generate(self, source: FaceInputs, references: Sequence[ReferenceInputs]) -> GeneratorOutput:
+        """G_S(G_M(source, references)): the backend's one job."""
+        raise NotImplementedError
 
     def analyze(self, image: ImageLike, face_index: int | None = None, role: str = "image",
                 aligned: bool = False) -> FaceAnalysis:
@@ -169,11 +162,10 @@ class MakeupTransfer:
             return read_image(image), f"the {role} photo {name or image}"
         return image, f"the {role} photo" + (f" {name}" if name else "")
 
-    def batch(self, face: FaceAnalysis) -> FaceBatch:
+    def inputs(self, face: FaceAnalysis) -> FaceInputs:
         """The generator's view of a face: its 64x64 input itself (model.makeup.resolution=input) or the bicubic
         256 up-sampling of it (PSGAN's layout), with the region masks and position features."""
-        image = face.image_lr if self.config.model.makeup.resolution == "input" else face.image_up
-        return FaceBatch.from_arrays(image, face.masks, face.pos).to(self.device)
+        return FaceInputs.from_analysis(face, self.config.model.makeup.resolution)
 
     def analyzed(self, controls: MakeupControls) -> MakeupControls:
         """``controls`` with its per-region and blend references analysed once (for many transfers)."""
@@ -184,22 +176,23 @@ class MakeupTransfer:
                                                  controls.blend[1]),
         )
 
-    def references(self, reference: FaceAnalysis, controls: MakeupControls,
-                   reference_face: int | None = None) -> list[Reference]:
-        """The generator's reference list for ``controls``: which face gives which region, how strongly."""
+    def reference_plan(self, reference: FaceAnalysis, controls: MakeupControls,
+                       reference_face: int | None = None) -> list[tuple[FaceAnalysis, list[float]]]:
+        """Which face gives which region, how strongly: (face, per-region scales in REGIONS order) for the main
+        reference, the blend reference and each region's own reference; the scales of a region add up to its
+        intensity (Reference.region_scale)."""
         base = controls.scale()
         own = [0.0 if r in controls.references else 1.0 for r in REGIONS]  # regions the main reference keeps
         t = controls.blend[1] if controls.blend is not None else 0.0
-        refs = [(reference, [b * o * (1 - t) for b, o in zip(base, own)])]
+        plan = [(reference, [b * o * (1 - t) for b, o in zip(base, own)])]
         if controls.blend is not None:
-            refs.append((self.analyze(controls.blend[0], reference_face, role="blend reference"),
+            plan.append((self.analyze(controls.blend[0], reference_face, role="blend reference"),
                          [b * o * t for b, o in zip(base, own)]))
         for region, image in controls.references.items():
-            refs.append((self.analyze(image, role=f"{region} reference"),
+            plan.append((self.analyze(image, role=f"{region} reference"),
                          [b if r == region else 0.0 for b, r in zip(base, REGIONS)]))
-        return [Reference(self.batch(face), torch.tensor([scale], device=self.device)) for face, scale in refs]
+        return plan
 
-    @torch.inference_mode()
     def transfer(self, source: ImageLike, reference: ImageLike, source_face: int | None = None,
                  reference_face: int | None = None, controls: MakeupControls | None = None) -> TransferResult:
         """Transfer the reference's makeup onto the source; both are reduced to 64x64 faces first."""
@@ -209,12 +202,13 @@ class MakeupTransfer:
         controls.validate()
         src = self.analyze(source, source_face, role="source")
         ref = self.analyze(reference, reference_face, role="reference")
-        makeup, sr = self.model(self.batch(src), self.references(ref, controls, reference_face))
+        plan = self.reference_plan(ref, controls, reference_face)
+        out = self.generate(self.inputs(src), [ReferenceInputs(self.inputs(face), scale) for face, scale in plan])
         return TransferResult(
-            image=to_uint8_image(sr.image),
-            image_lr=to_uint8_image(makeup.image),
-            heatmaps=sr.heatmaps[0].float().cpu().numpy(),
-            parsing=sr.parsing[0].argmax(0).byte().cpu().numpy(),
+            image=uint8_image(out.sr_image),
+            image_lr=uint8_image(out.lr_image),
+            heatmaps=np.asarray(out.heatmaps, np.float32),
+            parsing=out.parsing.argmax(0).astype(np.uint8),
             source=src,
             reference=ref,
         )
@@ -248,6 +242,83 @@ class MakeupTransfer:
         return out, results
 
 
+class MakeupTransfer(TransferEngine):
+    """The generator in PyTorch (``model``, on ``device``), with the face analysis that feeds it."""
+
+    def __init__(self, model: LRMakeupGenerator, config: Config, device: str | torch.device = "cpu",
+                 provenance: dict | None = None, analyzer: FaceAnalyzer | None = None):
+        super().__init__(config, provenance, analyzer)
+        self.device = resolve_device(device) if isinstance(device, str) else device
+        self.model = model.to(self.device).eval()
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> MakeupTransfer:
+        from .checkpoint import load_generator
+
+        dev = resolve_device(device)
+        model, config, provenance = load_generator(path, dev)
+        warn_if_untrained_stage(path, provenance)
+        return cls(model, config, dev, provenance)
+
+    @classmethod
+    def default(cls, device: str = "cpu") -> MakeupTransfer:
+        """The shipped demo weights when the package has them, else an untrained paper-size model."""
+        if SHIPPED_WEIGHTS.is_file():
+            return cls.from_checkpoint(SHIPPED_WEIGHTS, device)
+        return cls.untrained(device=device)
+
+    @classmethod
+    def untrained(cls, config: Config | None = None, device: str = "cpu", seed: int = 0) -> MakeupTransfer:
+        """A randomly initialised model (paper size by default): the full pipeline, meaningless colours."""
+        import torch
+
+        from .models import LRMakeupGenerator
+
+        config = config or Config()
+        torch.manual_seed(seed)
+        return cls(LRMakeupGenerator(config.model), config, device, {"untrained": True, "seed": seed})
+
+    def batch(self, face: FaceAnalysis) -> FaceBatch:
+        """:meth:`inputs` as a ``FaceBatch`` of one on the model's device."""
+        return self._batch(self.inputs(face))
+
+    def references(self, reference: FaceAnalysis, controls: MakeupControls,
+                   reference_face: int | None = None) -> list[Reference]:
+        """The generator's reference list for ``controls`` (:meth:`reference_plan` as ``Reference`` objects)."""
+        return [self._reference(ReferenceInputs(self.inputs(face), scale))
+                for face, scale in self.reference_plan(reference, controls, reference_face)]
+
+    def generate(self, source: FaceInputs, references: Sequence[ReferenceInputs]) -> GeneratorOutput:
+        import torch
+
+        with torch.inference_mode():
+            makeup, sr = self.model(self._batch(source), [self._reference(r) for r in references])
+        return GeneratorOutput(*(t[0].float().cpu().numpy() for t in (sr.image, makeup.image, sr.heatmaps,
+                                                                      sr.parsing, makeup.gamma, makeup.beta)))
+
+    def _batch(self, face: FaceInputs) -> FaceBatch:
+        import torch
+
+        from .models import FaceBatch
+
+        return FaceBatch(*(torch.from_numpy(a).unsqueeze(0) for a in (face.image, face.masks, face.pos))).to(
+            self.device)
+
+    def _reference(self, ref: ReferenceInputs) -> Reference:
+        import torch
+
+        from .models import Reference
+
+        return Reference(self._batch(ref.face), torch.tensor([ref.region_scale], device=self.device))
+
+
+def warn_if_untrained_stage(path: str | Path, provenance: dict) -> None:
+    """An :class:`LRMakeupWarning` when the model file's super-resolution stage was never trained."""
+    if provenance.get("untrained_sr") or provenance.get("sr_modules") == "random init":
+        warnings.warn(f"{path}: its super-resolution stage is randomly initialised (e.g. made by import-psgan): "
+                      "the 256x256 result will not look right until it is trained", LRMakeupWarning, stacklevel=3)
+
+
 def wants_paste_back(photo: np.ndarray, face: FaceAnalysis, output_size: int, fraction: float = 0.9) -> bool:
     """Whether the full-photo output makes sense rather than the ``output_size`` face.
 
@@ -271,6 +342,12 @@ def _check_index(index: object, what: str) -> None:
 
 def import_psgan(psgan_path: str | Path, output: str | Path, config: Config | None = None) -> int:
     """Convert PSGAN's published ``G.pth`` into an lrmakeup checkpoint (makeup modules = PSGAN, SR random)."""
+    import torch
+
+    from .checkpoint import save_generator
+    from .models import LRMakeupGenerator
+    from .models.psgan import load_psgan_makeup
+
     config = config or Config()
     torch.manual_seed(0)
     model = LRMakeupGenerator(config.model)

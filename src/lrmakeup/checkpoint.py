@@ -7,39 +7,36 @@ same folder, then a rename (``fileio.atomic_write``).
 Reading never trusts the file. In order, before any model is allocated:
 
 1. the header alone (names, shapes, dtypes; no tensor data) and the metadata are read;
-2. the config is checked against sane bounds (:func:`check_config_bounds`) and the model it describes is
-   built on the ``meta`` device, which allocates nothing, to get the expected tensors and the parameter
-   count (at most :data:`MAX_PARAMETERS`);
+2. the config is checked against sane bounds (:func:`lrmakeup.metadata.check_config_bounds`) and the model it
+   describes is built on the ``meta`` device, which allocates nothing, to get the expected tensors and the
+   parameter count (at most :data:`MAX_PARAMETERS`);
 3. the header must name exactly those tensors, with their shapes and a compatible dtype;
 4. only then are the tensors read, and every floating-point one must be finite (no NaN / inf).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .config import Config, config_from_dict
+from .config import Config
 from .errors import CheckpointError, LRMakeupError
 from .fileio import atomic_write
+from .metadata import check_config_bounds, config_from_metadata  # noqa: F401 - check_config_bounds re-exported
+from .metadata import one_line as _one_line
 from .models import LRMakeupGenerator
 from .utils import check_keys_and_shapes
 
 FORMAT = "lrmakeup-generator-v1"
 
 MAX_PARAMETERS = 200_000_000  # 12x the paper's generator (16M); a 4-byte copy of it is 800 MB
-MAX_SIZE = 1024  # any config field named *_size (pixels): activations grow with its square
-MAX_FACTOR = 16  # any other integer field: at most 16x its default (or 64, whichever is larger)
 
 FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
 TORCH_DTYPES = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32", torch.float64: "F64",
@@ -73,36 +70,6 @@ def read_header(path: str | Path, what: str = "checkpoint") -> tuple[Header, dic
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path} is not a readable safetensors {what} ({_one_line(exc)})") from exc
     return header, metadata
-
-
-def check_config_bounds(cfg: Any, where: str, source: str = "") -> None:
-    """Refuse a config dataclass whose numbers could not describe a sane model (CheckpointError names the key
-    and, when given, the file ``source``).
-
-    Generic over the fields, so fields added later are covered: an integer named ``*_size`` is at most
-    :data:`MAX_SIZE`, any other integer at most ``MAX_FACTOR`` x its default (at least 64), and no integer is
-    negative; floats are finite. Nested dataclasses are checked recursively.
-    """
-    prefix = f"{source}: " if source else ""
-    for f in dataclasses.fields(cfg):
-        value, key = getattr(cfg, f.name), f"{where}.{f.name}"
-        if dataclasses.is_dataclass(value):
-            check_config_bounds(value, key, source)
-        elif isinstance(value, bool):
-            continue
-        elif isinstance(value, int):
-            default = _default(f)
-            limit = MAX_SIZE if f.name.endswith("_size") else max(MAX_FACTOR * abs(default or 0), 64)
-            if not 0 <= value <= limit:
-                raise CheckpointError(f"{prefix}config key '{key}' = {value} is outside the sane range 0..{limit}")
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise CheckpointError(f"{prefix}config key '{key}' = {value} is not a finite number")
-
-
-def _default(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default if isinstance(f.default, int) else None
-    return None
 
 
 def expected_tensors(build: Callable[[], nn.Module], source: str) -> dict[str, torch.Tensor]:
@@ -179,17 +146,6 @@ def read_safetensors(path: str | Path, what: str = "checkpoint") -> tuple[dict[s
     return read_tensors(path, what), metadata
 
 
-def config_from_metadata(metadata: dict[str, str], path: str | Path) -> tuple[Config, dict[str, Any]]:
-    """(config, provenance) from a model file's metadata: the YAML config (within sane bounds) and the provenance."""
-    try:
-        config = config_from_dict(yaml.safe_load(metadata["config"]))
-        provenance = json.loads(metadata.get("provenance", "{}"))
-    except (KeyError, yaml.YAMLError, json.JSONDecodeError, LRMakeupError, RecursionError) as exc:
-        raise CheckpointError(f"{path} carries an invalid config: {_one_line(exc)}") from exc
-    check_config_bounds(config.model, "model", str(path))
-    return config, provenance
-
-
 def load_state_strict(model: nn.Module, tensors: dict[str, torch.Tensor], source: str) -> None:
     """Load ``tensors`` into ``model``; any missing, unexpected, mis-shaped or non-finite tensor is a
     CheckpointError naming it."""
@@ -206,7 +162,3 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     model = LRMakeupGenerator(config.model)
     load_state_strict(model, tensors, str(path))
     return model.to(device).eval(), config, provenance
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__

@@ -144,6 +144,9 @@ class LossConfig:
     rec_lr: float = 0.0  # x̃_LR vs the target reduced to input_size
     rec_sr: float = 0.0  # x̃_SR vs the target
     region_weight: float = 1.0  # weight of each region's term inside rec_lr / rec_sr
+    # plain L1 of G_S on random crops of bare faces (sources and references, without makeup) against their
+    # sharp crops: the detail term, trained on hair, background and skin alike (training/augment.py)
+    rec_detail: float = 0.0
 
     def validate(self) -> None:
         _choice("loss.makeup_match", self.makeup_match, ("output", "source"))
@@ -181,6 +184,8 @@ class TrainConfig:
     # the sharp source), so that intensity 0 gives the bare face; and random horizontal flips of both faces
     bare_fraction: float = 0.0
     flip: bool = False
+    detail_crop: int = 24  # loss.rec_detail: side of each random crop in input pixels (a multiple of 8)
+    detail_windows: int = 1  # loss.rec_detail: random crops per photo (source and reference) of each tuple
 
 
 @dataclass

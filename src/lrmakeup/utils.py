@@ -1,14 +1,23 @@
-"""Small utilities shared by the library's layers: the device to run on, a module's size, a file's digest."""
+"""Small utilities shared by the library's layers: the device to run on, a module's size, a file's digest.
+
+torch is imported inside the functions that need it: the onnxruntime backend uses :func:`file_sha256`
+without torch.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from .errors import CheckpointError, InputError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+DEVICE_NAME = re.compile(r"^(cpu|auto|cuda(:(\d+))?)$")  # how a device is spelled; group 3: the CUDA index
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -17,6 +26,8 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     Plain 'cuda' (and 'auto' on a CUDA machine) means cuda:``local_rank``: GPU 0 for one process, each
     torchrun rank's own GPU otherwise.
     """
+    import torch
+
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     try:

@@ -1,5 +1,6 @@
-"""Start-up: --help and bad arguments answer without importing torch (issue 9.1, 10.10); the README's
-promises about --checkpoint / --device / --threads hold. Wall times are measured by benchmarks/cli_latency.py."""
+"""Start-up: --help and bad arguments answer without importing torch (issue 9.1, 10.10), and so can inference;
+the README's promises about --checkpoint / --device / --threads hold. Wall times are measured by
+benchmarks/cli_latency.py."""
 
 from __future__ import annotations
 
@@ -42,6 +43,13 @@ def test_bad_arguments_are_reported_before_torch_is_imported(argv):
     assert "torch" not in loaded
 
 
+def test_inference_without_torch_is_importable():
+    """The Python API, the onnxruntime backend, face analysis and paste-back import no torch (the default
+    transfer never imports it: tests/cli/test_backend.py)."""
+    loaded = _modules_after("import lrmakeup.api, lrmakeup.serving.onnx_runtime, lrmakeup.face, lrmakeup.face.paste")
+    assert "torch" not in loaded
+
+
 def test_evaluate_knows_the_runners_baselines():
     from lrmakeup.evaluation.runner import BASELINES
 
@@ -75,7 +83,8 @@ def test_import_psgan_into_an_unwritable_folder_is_refused_before_work(tmp_path,
 
 
 def test_transfer_imports_only_what_it_uses(tiny_checkpoint, photo_dir, tmp_path):
-    """A transfer needs torch, but not torchvision, torchmetrics, gradio, onnx or torch._dynamo."""
+    """A transfer of a .safetensors checkpoint needs torch, but not torchvision, torchmetrics, gradio, onnx,
+    onnxruntime or torch._dynamo."""
     argv = ["transfer", "--source", str(photo_dir / "astronaut.png"), "--reference", str(photo_dir / "hopper.png"),
             "--output", str(tmp_path / "o.png"), "--checkpoint", str(tiny_checkpoint), "--crop-only"]
     probe = (f"import sys\nfrom lrmakeup.cli import main\nassert main({argv!r}) == 0\n"

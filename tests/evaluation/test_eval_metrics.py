@@ -224,3 +224,25 @@ def test_suite_region_and_identity_columns(empty_torch_home):
     with pytest.raises(InputError, match="unknown region"):
         suite.update(pred, target, regions={"nose": lips})
     assert suite.compute()["psnr"].count == 1  # the refused call changed nothing
+
+
+def test_suite_face_distance_to_the_sharp_source(empty_torch_home):
+    """dlib's descriptor distance: 0 for the sharp source itself, small for its bicubic 4x, large for noise."""
+    from lrmakeup.data.builtin import builtin_face
+    from lrmakeup.face import FaceAnalyzer
+    from lrmakeup.face.analysis import resize_bicubic
+    from lrmakeup.face.crop import crop as crop_image
+
+    photo = builtin_face("astronaut")
+    face = FaceAnalyzer().analyze(photo)
+    sharp = resize_bicubic(crop_image(photo, face.crop_box), 256)
+    landmarks = face.landmarks  # in the 256-pixel coordinates of the crop
+    scores = {}
+    for name, pred in {"same": sharp, "bicubic": resize_bicubic(face.image_lr, 256),
+                       "noise": np.random.default_rng(0).integers(0, 256, sharp.shape, dtype=np.uint8)}.items():
+        suite = MetricSuite(lpips_net=None, fid=False, niqe=False)
+        suite.update(pred, sharp, sharp_source=(sharp, landmarks))
+        scores[name] = suite.compute()["face_distance"].value
+    assert scores["same"] == pytest.approx(0.0, abs=1e-9)
+    assert scores["bicubic"] < 0.6 < scores["noise"]
+    assert not MetricSuite(lpips_net=None, fid=False, face_distance=False).compute()["face_distance"].available

@@ -122,3 +122,30 @@ def test_flipped_position_features_equal_those_of_the_mirrored_face():
 def test_mirrored_parsing_swaps_sided_labels():
     labels = torch.tensor([[0, 1, 2, 3, 4, 5, 6, 11, 12, 13]])
     assert mirror_labels(labels).tolist() == [[0, 1, 3, 2, 5, 4, 6, 12, 11, 13]]
+
+
+def test_without_makeup_equals_makeup_at_region_scale_zero(make_face):
+    """The detail term's G_M (no reference, no attention) is exactly G_M with every region scale 0."""
+    cfg = compact_tiny()
+    torch.manual_seed(0)
+    g = LRMakeupGenerator(cfg.model).eval()
+    _randomise_outputs(g)
+    x, y = face_at(make_face, cfg, 0), face_at(make_face, cfg, 1)
+    with torch.no_grad():
+        full = g.makeup(x, [Reference(y, torch.zeros(2, 3))])
+        image, m = g.without_makeup(x.image)
+    assert not torch.equal(image, x.image)  # the randomised output layer does act
+    torch.testing.assert_close(image, full.image, rtol=0, atol=1e-6)
+    torch.testing.assert_close(m, full.m, rtol=0, atol=1e-6)
+
+
+def test_residual_sr_runs_on_crops_at_the_model_scale(make_face):
+    """Fully convolutional: a 8x8 crop of the input gives a 32x32 output, the bicubic crop when untrained."""
+    cfg = compact_tiny()
+    torch.manual_seed(0)
+    g = LRMakeupGenerator(cfg.model).eval()
+    crop = face_at(make_face, cfg, 0).image[:, :, 4:12, 2:10]
+    with torch.no_grad():
+        sr = g.super_resolve(*g.without_makeup(crop)).image
+    assert sr.shape == (2, 3, 32, 32)
+    assert torch.equal(sr, F.interpolate(crop, size=32, mode="bicubic", align_corners=False))

@@ -1,35 +1,62 @@
-"""ONNX export and the onnxruntime backend: parity with PyTorch, region scales, metadata, errors, atomic writes."""
+"""ONNX export and the onnxruntime backend: parity with PyTorch (region scales, several references, empty
+regions, every model variant), metadata, errors, atomic writes."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
+import numpy as np
 import pytest
 import torch
 
 from lrmakeup import cli
-from lrmakeup.checkpoint import save_generator
+from lrmakeup.checkpoint import read_header, save_generator
 from lrmakeup.cli import export_onnx as export_cmd
 from lrmakeup.config import builtin_config_path, load_config
 from lrmakeup.errors import CheckpointError, InputError
+from lrmakeup.generator_io import FaceInputs, GeneratorOutput, ReferenceInputs
 from lrmakeup.models import FaceBatch, LRMakeupGenerator, Reference
-from lrmakeup.serving.onnx import OnnxGenerator, export_onnx, read_onnx_metadata
+from lrmakeup.serving.onnx import REFERENCE_SLOTS, export_onnx
+from lrmakeup.serving.onnx_runtime import OnnxGenerator
 
 TOL = 1e-3  # on [-1, 1] images
 
 
-def face(image: int, feature: int, seed: int, batch: int = 1) -> FaceBatch:
-    """Random image, three disjoint face-like regions (lips, skin around them, eyes) and unit-norm pos inside."""
+def face(image: int, feature: int, seed: int) -> FaceBatch:
+    """Random image, three disjoint face-like regions (lips, skin around them, eyes) placed and sized by the seed
+    (so source and references differ in region sizes, as real faces do), unit-norm pos inside."""
     g = torch.Generator().manual_seed(seed)
     f = feature
-    masks = torch.zeros(batch, 3, f, f)
-    masks[:, 1, int(0.15 * f):int(0.9 * f), int(0.15 * f):int(0.85 * f)] = 1  # skin
-    for ch, (top, bottom, left, right) in ((0, (0.7, 0.8, 0.35, 0.65)), (2, (0.3, 0.45, 0.2, 0.8))):
+    dy, dx = (torch.rand(2, generator=g) * 0.1).tolist()
+    masks = torch.zeros(1, 3, f, f)
+    masks[:, 1, int(0.15 * f):int(0.9 * f), int((0.1 + dx) * f):int(0.85 * f)] = 1  # skin
+    for ch, (top, bottom, left, right) in ((0, (0.7 - dy, 0.8, 0.35, 0.65 + dx)), (2, (0.3, 0.45 + dy, 0.2, 0.8))):
         masks[:, 1, int(top * f):int(bottom * f), int(left * f):int(right * f)] = 0
         masks[:, ch, int(top * f):int(bottom * f), int(left * f):int(right * f)] = 1
-    pos = torch.randn(batch, 136, f, f, generator=g)
+    pos = torch.randn(1, 136, f, f, generator=g)
     pos = pos / pos.norm(dim=1, keepdim=True) * masks.sum(1, keepdim=True)
-    return FaceBatch(torch.rand(batch, 3, image, image, generator=g) * 2 - 1, masks, pos)
+    return FaceBatch(torch.rand(1, 3, image, image, generator=g) * 2 - 1, masks, pos)
+
+
+def inputs(batch: FaceBatch) -> FaceInputs:
+    """A FaceBatch of one as the runtime's numpy inputs."""
+    return FaceInputs(*(t[0].numpy() for t in (batch.image, batch.masks, batch.pos)))
+
+
+def run_onnx(gen: OnnxGenerator, src: FaceBatch, refs: list[Reference]) -> GeneratorOutput:
+    return gen.run(inputs(src), [ReferenceInputs(inputs(r.face), (r.region_scale if r.region_scale is not None
+                                                                  else torch.ones(1, 3))[0].tolist()) for r in refs])
+
+
+def run_torch(model: LRMakeupGenerator, src: FaceBatch, refs: list[Reference]) -> GeneratorOutput:
+    with torch.no_grad():
+        mk, sr = model(src, refs)
+    return GeneratorOutput(*(t[0].numpy() for t in (sr.image, mk.image, sr.heatmaps, sr.parsing, mk.gamma, mk.beta)))
+
+
+def assert_same(got: GeneratorOutput, want: GeneratorOutput, what: str = "") -> None:
+    for name in ("sr_image", "lr_image", "heatmaps", "parsing", "gamma", "beta"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.shape == b.shape, f"{what} {name}: {a.shape} != {b.shape}"
+        assert np.abs(a - b).max() <= TOL, f"{what} {name} differs by {np.abs(a - b).max():.2e}"
 
 
 def cli_main(argv: list[str]) -> int:
@@ -60,43 +87,46 @@ def test_onnxruntime_matches_pytorch(exported):
     model, config, _, onnx_gen = exported
     for seed in (1, 2):
         src, ref = face(*sizes(config), seed), face(*sizes(config), seed + 10)
-        with torch.no_grad():
-            mk, sr = model(src, ref)
-        mk_o, sr_o = onnx_gen(src, ref)
-        assert sr_o.image.shape == sr.image.shape and mk_o.image.shape == mk.image.shape
-        assert (sr_o.image - sr.image).abs().max() <= TOL
-        assert (mk_o.image - mk.image).abs().max() <= TOL
-        assert (sr_o.parsing - sr.parsing).abs().max() <= TOL and (sr_o.heatmaps - sr.heatmaps).abs().max() <= TOL
+        assert_same(run_onnx(onnx_gen, src, [Reference(ref)]), run_torch(model, src, [Reference(ref)]), f"seed {seed}")
 
 
 def test_region_scale_honoured(exported):
     model, config, _, onnx_gen = exported
     src, ref = face(*sizes(config), 3), face(*sizes(config), 4)
-    lips_only = torch.tensor([[1.0, 0.0, 0.0]])
-    mk_o, sr_o = onnx_gen(src, [Reference(ref, lips_only)])
-    with torch.no_grad():
-        mk, sr = model(src, [Reference(ref, lips_only)])
-    assert (sr_o.image - sr.image).abs().max() <= TOL and (mk_o.image - mk.image).abs().max() <= TOL
-    outside_lips = src.masks[:, :1] < 0.5
-    assert mk_o.gamma[outside_lips].abs().max() == 0 and mk_o.gamma.abs().max() > 0  # only the lips are warped
-    half = onnx_gen.run(src, [Reference(ref, 0.5 * torch.ones(1, 3))])
-    full = onnx_gen.run(src, [Reference(ref, torch.ones(1, 3))])
-    torch.testing.assert_close(half.gamma, 0.5 * full.gamma, atol=1e-5, rtol=1e-4)
-    none = onnx_gen.run(src, [Reference(ref, torch.zeros(1, 3))])
-    assert none.gamma.abs().max() == 0 and none.beta.abs().max() == 0
+    lips_only = [Reference(ref, torch.tensor([[1.0, 0.0, 0.0]]))]
+    got = run_onnx(onnx_gen, src, lips_only)
+    assert_same(got, run_torch(model, src, lips_only))
+    outside_lips = src.masks[0, :1].numpy() < 0.5
+    assert got.gamma[outside_lips].max() == 0 and np.abs(got.gamma).max() > 0  # only the lips are warped
+    half = run_onnx(onnx_gen, src, [Reference(ref, 0.5 * torch.ones(1, 3))])
+    full = run_onnx(onnx_gen, src, [Reference(ref, torch.ones(1, 3))])
+    np.testing.assert_allclose(half.gamma, 0.5 * full.gamma, atol=1e-5, rtol=1e-4)
+    none = run_onnx(onnx_gen, src, [Reference(ref, torch.zeros(1, 3))])
+    assert np.abs(none.gamma).max() == 0 and np.abs(none.beta).max() == 0
 
 
-def test_several_references_and_batches(exported):
-    """Partial transfer (lips from one face, the rest from another) and a batch of 2 sources, as PyTorch does."""
+def test_every_reference_slot(exported):
+    """Partial transfer and interpolation: up to REFERENCE_SLOTS references, each scaled per region, as PyTorch."""
     model, config, _, onnx_gen = exported
-    src = face(*sizes(config), 5, batch=2)
-    a, b = face(*sizes(config), 6), face(*sizes(config), 7)
-    refs = [Reference(a, torch.tensor([[1.0, 0.0, 0.0]])), Reference(b, torch.tensor([[0.0, 0.6, 1.0]]))]
-    with torch.no_grad():
-        mk, sr = model(src, [Reference(FaceBatch.cat([r.face] * 2), r.region_scale.expand(2, 3)) for r in refs])
-    mk_o, sr_o = onnx_gen(src, refs)
-    assert sr_o.image.shape[0] == 2
-    assert (sr_o.image - sr.image).abs().max() <= TOL and (mk_o.image - mk.image).abs().max() <= TOL
+    src = face(*sizes(config), 5)
+    scales = [[0.0, 0.3, 0.0], [0.0, 0.7, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.6], [0.2, 0.1, 0.4]]
+    refs = [Reference(face(*sizes(config), 6 + i), torch.tensor([s])) for i, s in enumerate(scales)]
+    assert len(refs) == REFERENCE_SLOTS
+    for k in (2, REFERENCE_SLOTS):
+        assert_same(run_onnx(onnx_gen, src, refs[:k]), run_torch(model, src, refs[:k]), f"{k} references")
+
+
+def test_empty_regions(exported):
+    """A region missing in the reference (or the source) warps nothing there, as PyTorch's morph skips it: the
+    graph was traced with every region full (serving/onnx.py), so this checks that it stays general."""
+    model, config, _, onnx_gen = exported
+    src, ref = face(*sizes(config), 11), face(*sizes(config), 12)
+    no_lips = FaceBatch(ref.image, ref.masks.clone(), ref.pos)
+    no_lips.masks[:, 0] = 0
+    assert_same(run_onnx(onnx_gen, src, [Reference(no_lips)]), run_torch(model, src, [Reference(no_lips)]), "ref")
+    no_eyes = FaceBatch(src.image, src.masks.clone(), src.pos)
+    no_eyes.masks[:, 2] = 0
+    assert_same(run_onnx(onnx_gen, no_eyes, [Reference(ref)]), run_torch(model, no_eyes, [Reference(ref)]), "src")
 
 
 COMPACT = ["model.makeup.resolution=input", "model.makeup.output=residual", "model.makeup.norm=none",
@@ -127,23 +157,21 @@ def test_variants_match_pytorch(variant, tmp_path):
     m, f = config.model.makeup_size, config.model.feature_size
     src = face(m, f, 1)
     refs = [Reference(face(m, f, 2), torch.tensor([[1.0, 0.0, 0.5]])), Reference(face(m, f, 3), torch.ones(1, 3))]
-    with torch.no_grad():
-        mk, sr = model(src, refs)
-    mk_o, sr_o = onnx_gen(src, refs)
-    assert sr_o.image.shape == sr.image.shape == (1, 3, config.model.image_size, config.model.image_size)
-    assert mk_o.image.shape == mk.image.shape == (1, 3, m, m)
-    for name, got, want in (("x_SR", sr_o.image, sr.image), ("x_LR", mk_o.image, mk.image),
-                            ("heatmaps", sr_o.heatmaps, sr.heatmaps), ("parsing", sr_o.parsing, sr.parsing),
-                            ("gamma", mk_o.gamma, mk.gamma), ("beta", mk_o.beta, mk.beta)):
-        assert (got - want).abs().max() <= TOL, f"{variant}: {name} differs by {(got - want).abs().max():.2e}"
+    got = run_onnx(onnx_gen, src, refs)
+    assert got.sr_image.shape == (3, config.model.image_size, config.model.image_size)
+    assert got.lr_image.shape == (3, m, m)
+    assert_same(got, run_torch(model, src, refs), variant)
 
 
 def test_metadata_rebuilds_config(exported):
+    from lrmakeup.utils import file_sha256
+
     _, config, path, onnx_gen = exported
-    stored, provenance, meta = read_onnx_metadata(path)
-    assert stored == config and onnx_gen.config == config
-    assert provenance == {"note": "random tiny"} and meta["source_checkpoint"] == "g.safetensors"
-    assert len(meta["source_sha256"]) == 64
+    checkpoint = path.with_suffix(".safetensors")
+    meta = onnx_gen.metadata
+    assert onnx_gen.config == config and onnx_gen.provenance == {"note": "random tiny"}
+    assert meta["config"] == read_header(checkpoint)[1]["config"]  # the checkpoint's own YAML, verbatim
+    assert meta["source_checkpoint"] == "g.safetensors" and meta["source_sha256"] == file_sha256(checkpoint)
 
 
 @pytest.mark.parametrize("make_checkpoint, expected", [
@@ -188,10 +216,7 @@ def test_interrupted_write_leaves_old_file(exported, tmp_path, monkeypatch):
         real_write(self, data[: len(data) // 2])
         raise KeyboardInterrupt
 
-    import onnx
-
-    tiny_graph = SimpleNamespace(model_proto=onnx.ModelProto())  # skip the slow exporter: only the write matters
-    monkeypatch.setattr(torch.onnx, "export", lambda *args, **kwargs: tiny_graph)
+    monkeypatch.setattr(torch.onnx, "export", lambda *args, **kwargs: None)  # an empty graph: only the write matters
     monkeypatch.setattr(Path, "write_bytes", write_half_then_fail)
     with pytest.raises(KeyboardInterrupt):
         export_onnx(ckpt, out)
@@ -204,7 +229,7 @@ def test_too_many_references(exported):
     _, config, _, onnx_gen = exported
     src = face(*sizes(config), 8)
     with pytest.raises(InputError, match="references"):
-        onnx_gen(src, [Reference(src)] * 9)
+        run_onnx(onnx_gen, src, [Reference(src)] * (REFERENCE_SLOTS + 1))
 
 
 def test_export_shows_its_progress(tmp_path, capsys, monkeypatch):
@@ -230,3 +255,18 @@ def test_export_shows_its_progress(tmp_path, capsys, monkeypatch):
     assert lines[1].startswith("[2/2] tracing and converting the generator to ONNX opset 18")
     assert len([line for line in lines if "still converting" in line]) >= 2
     assert out.startswith(f"wrote {tmp_path / 'g.onnx'}")
+
+
+def test_weights_export_writes_the_onnx_of_the_checkpoint_it_writes(exported, tmp_path, capsys):
+    """The one command that remakes the shipped pair: the fp16 checkpoint, then its export next to it, whose
+    metadata names that very file (what ``OnnxMakeupTransfer.shipped`` checks)."""
+    from lrmakeup.utils import file_sha256
+    from lrmakeup.weights import export as weights_export
+
+    _, config, path, _ = exported
+    out = tmp_path / "demo.safetensors"
+    assert weights_export.main([str(path.with_suffix(".safetensors")), str(out), "--onnx"]) == 0
+    assert capsys.readouterr().out.split() == ["wrote", str(out), "wrote", str(out.with_suffix(".onnx"))]
+    gen = OnnxGenerator(out.with_suffix(".onnx"))
+    assert gen.metadata["source_sha256"] == file_sha256(out) and gen.metadata["source_checkpoint"] == out.name
+    assert gen.config == config and gen.provenance["name"] == "lrmakeup demo weights"

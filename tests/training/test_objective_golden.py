@@ -19,6 +19,7 @@ from torch.utils.data import default_collate
 from lrmakeup.models import LRMakeupGenerator
 from lrmakeup.models.vgg import VGGFeatures
 from lrmakeup.training import TrainingBatch
+from lrmakeup.training.augment import random_crops
 from lrmakeup.training.objective import (
     TERMS,
     Discriminators,
@@ -28,7 +29,7 @@ from lrmakeup.training.objective import (
     compute_terms,
 )
 
-ALL_ON = ["loss.rec_lr=1.0", "loss.rec_sr=1.0"]  # the only λ the paper's defaults leave at 0
+ALL_ON = ["loss.rec_lr=1.0", "loss.rec_sr=1.0", "loss.rec_detail=1.0"]  # the λ the paper's defaults leave at 0
 
 GOLDEN = {
     "d_adv_makeup": 0.953336,
@@ -42,6 +43,7 @@ GOLDEN = {
     "mse_sr": 1.60196,
     "rec_lr": 1.78793,
     "rec_sr": 2.29092,
+    "rec_detail": 0.532319,
 }
 
 
@@ -51,9 +53,13 @@ def _step_terms(cfg, tuples) -> dict[str, float]:
     torch.manual_seed(1)
     discriminators = Discriminators(cfg).eval()
     vgg = VGGFeatures("random", seed=2)
-    batch = TrainingBatch.from_items(default_collate([tuples(2)[0], tuples(2)[1]]), torch.device("cpu"), cfg.model)
+    items = default_collate([tuples(2)[0], tuples(2)[1]])
+    batch = TrainingBatch.from_items(items, torch.device("cpu"), cfg.model)
+    torch.manual_seed(3)  # the detail term's crops: sources and references, the target standing in for sharp photos
+    low, sharp = random_crops(torch.cat([batch.x.image, batch.y.image]), torch.cat([batch.target] * 2), 32)
+    batch = batch._replace(detail_lr=low, detail_hr=sharp)
     with torch.no_grad():
-        out = GeneratorPass(generator)(batch.x, batch.y, batch.region_scale)
+        out = GeneratorPass(generator)(batch.x, batch.y, batch.region_scale, batch.detail_lr)
         scores = discriminators(batch.x.image, out.yx, batch.y.image, out.xy, batch.target, out.sr)
         terms = compute_terms("D", TermInputs(out, batch, cfg.loss, scores=scores))
         terms |= compute_terms("G", TermInputs(out, batch, cfg.loss, discriminators, vgg))

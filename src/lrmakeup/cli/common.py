@@ -1,29 +1,31 @@
 """Helpers shared by the CLI commands: option groups, argument checks and model loading.
 
 Nothing here imports torch at module level: every command checks its arguments and paths first (a bad one is
-reported at once), and only then imports the heavy parts it needs.
+reported at once), and only then imports the heavy parts it needs. The shipped weights run in onnxruntime by
+default (``--backend auto``, see :func:`choose_backend`), which imports no torch at all.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
-import re
 import stat
 import sys
 from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import check_writable
+from ..utils import DEVICE_NAME
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 DEFAULT_THREADS = 1  # measured (benchmarks/cli_latency.py): one 64x64 pair is fastest on 1 thread on 2 cores
-_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 def device_name(text: str) -> str:
     """argparse type of ``--device``: the spelling only (whether CUDA exists is asked once torch is loaded)."""
-    if not _DEVICE.match(text):
+    if not DEVICE_NAME.match(text):
         raise argparse.ArgumentTypeError(f"unknown device '{text}' (use cpu, cuda, cuda:N or auto)")
     return text
 
@@ -44,28 +46,45 @@ def add_device_option(p: argparse.ArgumentParser) -> None:
 
 def add_threads_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                   help=f"CPU threads for PyTorch (default: {DEFAULT_THREADS}, fastest for single pairs on small "
-                   "machines; more help large batches on many idle cores)")
+                   help=f"CPU threads for PyTorch or onnxruntime (default: {DEFAULT_THREADS}, fastest for single "
+                   "pairs on small machines; more help large batches on many idle cores)")
 
 
 def add_model_options(p: argparse.ArgumentParser, backend: bool = True) -> None:
     p.add_argument("--checkpoint", help="lrmakeup checkpoint (.safetensors)"
-                   + (", or with --backend onnxruntime an exported .onnx" if backend else "")
+                   + (", or an exported .onnx (run by onnxruntime)" if backend else "")
                    + "; default: the shipped demo weights")
     if backend:
-        p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
-                       help="run the generator in PyTorch (default) or onnxruntime (a model from "
-                       "`lrmakeup export-onnx`)")
+        p.add_argument("--backend", choices=BACKENDS, default="auto",
+                       help="auto (default): the shipped weights on the CPU run in onnxruntime (same numbers as "
+                       "PyTorch, faster start), a .onnx checkpoint in onnxruntime, anything else in PyTorch; the "
+                       "other choices force one")
     add_device_option(p)
     add_threads_option(p)
 
 
 def check_model_args(args: argparse.Namespace) -> None:
     """Checks of the model options that need no torch: the checkpoint file exists and is a file."""
-    if getattr(args, "backend", "torch") == "onnxruntime" and not args.checkpoint:
-        raise InputError("--backend onnxruntime needs --checkpoint MODEL.onnx (made by `lrmakeup export-onnx`)")
     if args.checkpoint:
         check_input_file(args.checkpoint, "checkpoint")
+
+
+def choose_backend(args: argparse.Namespace) -> str:
+    """The backend the model options ask for, "torch" or "onnxruntime" (imports nothing).
+
+    ``--backend auto``: onnxruntime for a .onnx checkpoint, and for the shipped weights when the device is the
+    CPU, onnxruntime is installed and the package has their export (``weights/demo.onnx``; :func:`load_model`
+    checks that it is not stale); PyTorch otherwise.
+    """
+    backend = getattr(args, "backend", "torch")
+    if backend != "auto":
+        return backend
+    if args.checkpoint:
+        return "onnxruntime" if Path(args.checkpoint).suffix.lower() == ".onnx" else "torch"
+    from ..api import SHIPPED_ONNX
+
+    usable = args.device == "cpu" and SHIPPED_ONNX.is_file() and importlib.util.find_spec("onnxruntime") is not None
+    return "onnxruntime" if usable else "torch"
 
 
 def set_threads(args: argparse.Namespace) -> None:
@@ -75,13 +94,26 @@ def set_threads(args: argparse.Namespace) -> None:
 
 
 def load_model(args: argparse.Namespace):
-    """The ``MakeupTransfer`` engine the model options ask for (imports torch)."""
-    check_model_args(args)
-    set_threads(args)
-    if getattr(args, "backend", "torch") == "onnxruntime":
-        from ..serving.onnx import onnx_transfer_engine  # onnxruntime is imported only when asked for
+    """The transfer engine the model options ask for (:func:`choose_backend`); only PyTorch's imports torch.
 
-        return onnx_transfer_engine(args.checkpoint, device=args.device)
+    The default (``--backend auto``, no --checkpoint) falls back to PyTorch, with a one-line note, when the
+    shipped ONNX export is stale (made from other weights than the shipped ones) or unreadable.
+    """
+    check_model_args(args)
+    threads = getattr(args, "threads", None) or DEFAULT_THREADS
+    if choose_backend(args) == "onnxruntime":
+        from ..errors import CheckpointError
+        from ..serving.onnx_runtime import OnnxMakeupTransfer  # onnxruntime, no torch
+
+        if args.checkpoint:
+            return OnnxMakeupTransfer(args.checkpoint, args.device, threads)
+        try:
+            return OnnxMakeupTransfer.shipped(args.device, threads)
+        except CheckpointError as exc:
+            if args.backend == "onnxruntime":
+                raise
+            print(f"lrmakeup: note: {exc}; running the shipped weights in PyTorch", file=sys.stderr)
+    set_threads(args)
     from ..api import MakeupTransfer
 
     if args.checkpoint:

@@ -19,11 +19,12 @@ HEARTBEAT_SECONDS = 10.0  # a progress line this often during the conversion
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export-onnx",
-        help="export a generator checkpoint to ONNX (run it with: transfer --backend onnxruntime)",
-        description="Export the whole generator (makeup transfer + super-resolution) to one ONNX graph at batch 1 "
-        "with one reference. Inputs: source and reference image/masks/pos and region_scale (1, 3); outputs: "
-        "sr_image, lr_image, heatmaps, parsing, gamma, beta. The checkpoint's config and provenance are stored "
-        "in the file's metadata.",
+        help="export a generator checkpoint to ONNX (run it with: transfer --checkpoint MODEL.onnx)",
+        description="Export the whole generator (makeup transfer + super-resolution) to one ONNX graph for one "
+        "source face and its references (main, blend, one per region). Inputs: source and reference "
+        "image/masks/pos and region_scale; outputs: sr_image, lr_image, heatmaps, parsing, gamma, beta. The "
+        "checkpoint's config, provenance and sha256 are stored in the file's metadata. To refresh the shipped "
+        "export after replacing the shipped weights: export-onnx --output src/lrmakeup/weights/demo.onnx",
     )
     p.add_argument("--checkpoint", help="lrmakeup checkpoint (.safetensors; default: the shipped demo weights)")
     p.add_argument("--output", required=True, help="ONNX file to write (.onnx); written whole or not at all")
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     del tensors
     _step(f"[1/2] checked {checkpoint}: {n / 1e6:.2f}M weights, {config.model.input_size} -> "
           f"{config.model.image_size} px")
-    _step(f"[2/2] tracing and converting the generator to ONNX opset {opset} (the slow part: about 30 s on a "
+    _step(f"[2/2] tracing and converting the generator to ONNX opset {opset} (the slow part: about 15 s on a "
           "2-core CPU)")
     with _heartbeat(start):
         export_onnx(checkpoint, output, opset)

@@ -84,4 +84,5 @@ class TripletDataset(Dataset):
         item["x_lr"] = to_signed(t["source_lr"])
         item["y_lr"] = to_signed(t["reference_lr"])
         item["x_hr"] = to_signed(t["source"])
+        item["y_hr"] = to_signed(t["reference"])
         return item

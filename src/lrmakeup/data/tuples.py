@@ -574,6 +574,7 @@ class TupleDataset(Dataset):
         parsing (F, F) int64        MT labels of the source
         x_lr, y_lr (3, s, s) [-1, 1]  the low-resolution source and reference (what a compact G_M reads)
         x_hr (3, S, S) [-1, 1]      the sharp source crop (the target of "no makeup" samples)
+        y_hr (3, S, S) [-1, 1]      the sharp reference crop (super-resolution data of the detail term)
     All float tensors are float32.
     """
 
@@ -640,6 +641,7 @@ class TupleDataset(Dataset):
         item["x_lr"] = to_signed(x["image_lr"])
         item["y_lr"] = to_signed(y["image_lr"])
         item["x_hr"] = to_signed(x["image_hr"])
+        item["y_hr"] = to_signed(y["image_hr"])
         return item
 
     def names(self, index: int) -> tuple[str, str]:

@@ -3,7 +3,8 @@
 Table 1 scores super-resolved 256x256 results against the teacher's 256x256 result: PSNR↑, SSIM↑,
 MS-SSIM↑, LPIPS↓, FID↓ and NIQE↓. We add, per makeup region, the mean CIEDE2000 colour difference to the
 target (how faithfully the makeup colour arrives) and, outside the makeup regions, PSNR and CIEDE2000 to
-the source face (how well the identity is left alone).
+the source face (how well the identity is left alone), and the dlib face-recognition distance of the result to
+the sharp source (``face_distance``: < 0.6 the same person; evaluation/identity.py).
 
 Conventions (documented once, used everywhere here):
 
@@ -51,7 +52,7 @@ FULL_REFERENCE = ("psnr", "ssim", "ms_ssim", "lpips", "fid")
 NO_REFERENCE = ("niqe",)
 REGION_NAMES = ("lips", "eyes", "skin")  # the makeup regions of METHOD.md §1 (eyes = eye shadow)
 REGION_COLUMNS = tuple(f"ciede2000_{r}" for r in REGION_NAMES)
-IDENTITY_COLUMNS = ("identity_psnr", "identity_ciede2000")
+IDENTITY_COLUMNS = ("identity_psnr", "identity_ciede2000", "face_distance")
 ALL_COLUMNS = FULL_REFERENCE + NO_REFERENCE + REGION_COLUMNS + IDENTITY_COLUMNS
 
 MS_SSIM_MIN_SIZE = 176  # torchmetrics: side // (len(betas) - 1) ** 2 must exceed kernel_size - 1
@@ -340,8 +341,11 @@ class MetricSuite:
         niqe_crop_border: int = 0,
         device: str | torch.device = "cpu",
         fid_features: int = 2048,
+        face_distance: bool = True,
     ) -> None:
         self.device = torch.device(device)
+        self._identity = None  # the dlib ResNet, loaded on the first pair that has a sharp source
+        self._identity_enabled = face_distance
         self.niqe_enabled = niqe
         self.niqe_crop_border = niqe_crop_border
         self.unavailable: dict[str, str] = {}
@@ -360,6 +364,8 @@ class MetricSuite:
                 self.unavailable["fid"] = reason
         if not niqe:
             self.unavailable["niqe"] = "not requested"
+        if not face_distance:
+            self.unavailable["face_distance"] = "not requested"
         self.reset()
 
     def reset(self) -> None:
@@ -378,8 +384,12 @@ class MetricSuite:
         target: np.ndarray | Tensor,
         source: np.ndarray | Tensor | None = None,
         regions: Mapping[str, np.ndarray | Tensor] | None = None,
+        sharp_source: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Add one pair (one image each; the mean over pairs is what :meth:`compute` reports)."""
+        """Add one pair (one image each; the mean over pairs is what :meth:`compute` reports).
+
+        sharp_source: (the sharp source photo (H, W, 3) uint8 at the prediction's size, its 68 landmarks (x, y))
+        for the ``face_distance`` column."""
         p, t = _pair(pred, target)
         size = tuple(p.shape[-2:])
         masks = {}  # validated before any state changes, so a bad call leaves the suite as it was
@@ -418,7 +428,18 @@ class MetricSuite:
                 kept = outside_region_error(p, s, np.logical_or.reduce(list(masks.values())))
                 m["identity_psnr"].add(kept.psnr)
                 m["identity_ciede2000"].add(kept.ciede2000)
+        if sharp_source is not None and self._identity_enabled:
+            m["face_distance"].add(self._face_distance(p, *sharp_source))
         self._pairs += 1
+
+    def _face_distance(self, pred: Tensor, sharp: np.ndarray, landmarks: np.ndarray) -> float:
+        """dlib descriptor distance of the prediction to the sharp source, both with the source's landmarks."""
+        from .identity import IdentityEncoder, identity_distance
+
+        if self._identity is None:
+            self._identity = IdentityEncoder()
+        image = (pred[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy()
+        return identity_distance(self._identity(image, landmarks), self._identity(np.asarray(sharp), landmarks))
 
     def compute(self) -> dict[str, MetricValue]:
         """Means over the pairs seen, one :class:`MetricValue` per column of ``ALL_COLUMNS``."""
@@ -444,6 +465,8 @@ class MetricSuite:
     def _empty_reason(self, name: str) -> str:
         if name in self._small:
             return self._small[name]
+        if name == "face_distance":
+            return "no sharp source with landmarks given"
         if name.startswith("identity_"):
             return "no source images and region masks given"
         if name.startswith("ciede2000_"):

@@ -20,6 +20,7 @@ TABLE1_HEADERS: dict[str, tuple[str, str]] = {
     "ciede2000_skin": ("ΔE00 skin↓", "{:.2f}"),
     "identity_psnr": ("identity PSNR↑", "{:.2f}"),
     "identity_ciede2000": ("identity ΔE00↓", "{:.2f}"),
+    "face_distance": ("dlib distance↓", "{:.3f}"),
 }
 
 def _cell(key: str, value: MetricValue | float | None, notes: dict[str, int]) -> str:

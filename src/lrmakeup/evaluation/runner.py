@@ -212,6 +212,9 @@ def _run_samples(opts: EvalOptions, model: LRMakeupGenerator, data: EvalSet, n: 
     for i in tqdm(range(n), desc="evaluating", unit="sample", disable=not opts.progress):
         sample = data[i]
         sr, x_lr = _run_generator(model, sample, device)
+        sharp = None  # the sharp source and its landmarks (synthetic benchmarks), for the dlib face distance
+        if sample.teacher_faces is not None and sample.teacher_faces[0].image_lr.shape[0] == sample.target.shape[0]:
+            sharp = (sample.teacher_faces[0].image_lr, sample.teacher_faces[0].landmarks)
         record: dict[str, Any] = {"index": i, "name": sample.name}
         outputs: dict[str, np.ndarray | None] = {}
         for key, run in runners.items():
@@ -220,7 +223,8 @@ def _run_samples(opts: EvalOptions, model: LRMakeupGenerator, data: EvalSet, n: 
             if pred is None:
                 missing += 1
                 continue
-            suites[key].update(pred, sample.target, source=sample.source_image, regions=sample.regions)
+            suites[key].update(pred, sample.target, source=sample.source_image, regions=sample.regions,
+                               sharp_source=sharp)
             record[key] = {"psnr": psnr(pred, sample.target), "ssim": ssim(pred, sample.target)}
         per_sample.append(record)
         if opts.save_images:
@@ -296,7 +300,8 @@ def _write_reports(opts: EvalOptions, data: EvalSet, n: int, result: EvalResult,
     md = [f"# Evaluation of {opts.checkpoint}\n",
           f"Data: {data.root} ({data.format}, {data.split} split, {n} of {len(data)} samples, "
           f"{data.input_size}->{data.image_size} px). Scored against the targets at {data.image_size} px; "
-          "identity = outside the makeup regions, against the bicubic up-sampled source.\n",
+          "identity = outside the makeup regions, against the bicubic up-sampled source; dlib distance = "
+          "face-recognition descriptor distance to the sharp source (< 0.6: the same person).\n",
           render_table1(result.rows)]
     if result.notes:
         md.append("\nNotes:\n")

@@ -20,6 +20,10 @@ from lrmakeup.face.crop import Box
 from lrmakeup.face.io import check_rgb_image
 
 PREDICTOR_FILENAME = "shape_predictor_68_face_landmarks.dat"
+# dlib's frontal face detector as dlib itself saves it (``get_frontal_face_detector().save(path)``: the same bytes,
+# checked by tests/face/test_face_landmarks.py). dlib rebuilds it from a compressed string in its source, which
+# takes 0.9-1.6 s on a 2-core CPU; reading this file takes 2 ms. dlib is under the Boost Software License.
+FRONTAL_DETECTOR = Path(__file__).parent / "data" / "frontal_face_detector.svm"
 PREDICTOR_ENV = "LRMAKEUP_SHAPE_PREDICTOR"
 NUM_LANDMARKS = 68
 DETECT_MAX_SIDE = 361  # PSGAN shrinks photos to this long side before detection
@@ -67,6 +71,15 @@ def check_landmarks(landmarks_xy: np.ndarray) -> np.ndarray:
     return pts
 
 
+def frontal_face_detector():
+    """dlib's frontal face detector, read from :data:`FRONTAL_DETECTOR` (dlib's own build when it is missing)."""
+    import dlib
+
+    if FRONTAL_DETECTOR.is_file():
+        return dlib.fhog_object_detector(str(FRONTAL_DETECTOR))
+    return dlib.get_frontal_face_detector()
+
+
 class LandmarkDetector:
     """dlib's frontal face detector and 68-point shape predictor, loaded on first use and then reused."""
 
@@ -79,7 +92,7 @@ class LandmarkDetector:
         if self._predictor is None:
             import dlib  # imported here so that importing lrmakeup.face stays cheap
 
-            self._detector = dlib.get_frontal_face_detector()
+            self._detector = frontal_face_detector()
             self._predictor = dlib.shape_predictor(str(self.predictor_path))
         return self._detector, self._predictor
 

@@ -114,6 +114,14 @@ class LRMakeupGenerator(nn.Module):
         image, modulated = self.apply_net.decode(modulate(v_x, gamma, beta), src.image)
         return MakeupOutput(image, self.makeup_information(v_x, modulated), gamma, beta)
 
+    def without_makeup(self, image: Tensor) -> tuple[Tensor, Tensor]:
+        """G_M with every region scale 0: γ' = β' = 0, so eq. (6) leaves V_x unchanged and neither a reference,
+        masks nor the attention are needed. Equal to :meth:`makeup` at scale 0, and fully convolutional, so it
+        runs on crops (the detail term). image (B, 3, S, S) -> (x̃_LR (B, 3, S, S), m)."""
+        v_x = self.apply_net.encode(image)
+        out, modulated = self.apply_net.decode(v_x, image)
+        return out, self.makeup_information(v_x, modulated)
+
     def makeup_information(self, v_x: Tensor, modulated: Tensor) -> Tensor:
         """m of METHOD §1.5: the 4th bottleneck block's output on the modulated feature (``modulated``), or, in
         the paper's ablation (``model.sr.makeup_prior=false``), the same block on the un-modulated V_x."""

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from ..face.regions import REGIONS  # noqa: F401 - defined with the region masks (no torch there)
+from ..generator_io import signed_image, uint8_image  # the numpy conversions both backends share
 
 
 @dataclass
@@ -43,17 +44,15 @@ class FaceBatch:
     @staticmethod
     def from_arrays(image: np.ndarray, masks: np.ndarray, pos: np.ndarray) -> "FaceBatch":
         """One face from numpy: image (S, S, 3) uint8 RGB, masks (3, F, F), pos (136, F, F)."""
-        img = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).float().div(127.5).sub(1.0)
         return FaceBatch(
-            img.unsqueeze(0),
+            torch.from_numpy(signed_image(image)).unsqueeze(0),
             torch.from_numpy(np.array(masks, dtype=np.float32)).unsqueeze(0),
             torch.from_numpy(np.array(pos, dtype=np.float32)).unsqueeze(0),
         )
 
 
 def to_uint8_image(t: Tensor) -> np.ndarray:
-    """(3, H, W) or (1, 3, H, W) tensor in [-1, 1] -> (H, W, 3) uint8 RGB."""
+    """(3, H, W) or (1, 3, H, W) tensor in [-1, 1] -> (H, W, 3) uint8 RGB (``generator_io.uint8_image``)."""
     if t.dim() == 4:
         t = t[0]
-    arr = ((t.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
-    return np.ascontiguousarray(arr)
+    return uint8_image(t.detach().float().cpu().numpy())

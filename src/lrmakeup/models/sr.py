@@ -54,7 +54,6 @@ class ResidualSR(nn.Module):
     def __init__(self, cfg: SRConfig, model: ModelConfig, prior_channels: int, makeup_channels: int):
         super().__init__()
         c, f = cfg.channels, model.feature_size
-        self.image_size = model.image_size
         reduce = int(math.log2(model.makeup_size // f))  # stride-2 stages from x̃_LR to the feature grid
         enc: list[nn.Module] = [nn.Conv2d(3, c, 3, 1, 1), nn.ReLU(inplace=True)]
         for _ in range(reduce):
@@ -73,10 +72,11 @@ class ResidualSR(nn.Module):
     def forward(self, x_lr: Tensor, p: Tensor, m: Tensor) -> Tensor:
         h = self.fuse(torch.cat([self.encode(x_lr), p, m], dim=1))
         h = h + self.blocks(h)
+        r = self.out(self.up(h))  # image_size for whole faces; crops (the detail term) keep the scale factor
         base = x_lr
-        if x_lr.shape[-1] != self.image_size:
-            base = F.interpolate(x_lr, size=(self.image_size, self.image_size), mode="bicubic", align_corners=False)
-        return base + self.out(self.up(h))
+        if x_lr.shape[-2:] != r.shape[-2:]:
+            base = F.interpolate(x_lr, size=r.shape[-2:], mode="bicubic", align_corners=False)
+        return base + r
 
 
 def _to_rgb(kind: str, c: int) -> nn.Module:

@@ -1,10 +1,15 @@
-"""Training-time augmentation of a :class:`TrainingBatch`: horizontal flips that keep landmarks consistent.
+"""Training-time augmentation of a :class:`TrainingBatch`: horizontal flips that keep landmarks consistent,
+and the random aligned crops of the detail term.
 
 A face flipped left-right is a valid face only if everything that names a side follows: the 68 landmarks swap
 roles (left eye corner <-> right eye corner, :data:`MIRROR_68`), so the position features (channels 0-67: row
 offsets to each landmark, 68-135: column offsets, which change sign) and the landmark heatmaps are permuted,
 and the parsing labels of sided parts (brows, eyes, ears) swap. The source (with its target, masks, heatmaps,
 parsing and sharp source) and the reference are flipped independently, each with probability 1/2.
+
+The detail term (``loss.rec_detail``) trains G_S as a plain super-resolution network on small crops of bare
+faces: :func:`random_crops` cuts one aligned (low-resolution, sharp) window per image at a random position,
+flipped with probability 1/2 (a crop has no landmarks to keep consistent).
 """
 
 from __future__ import annotations
@@ -69,3 +74,24 @@ def random_flips(batch: TrainingBatch, source_hr: Tensor | None = None) -> tuple
     if source_hr is not None:
         source_hr = _pick(fx.to(source_hr.device), source_hr.flip(-1), source_hr)
     return flipped, source_hr
+
+
+def random_crops(low: Tensor, sharp: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """One random aligned window per image (torch's RNG): low (N, 3, s, s), sharp (N, 3, k·s, k·s) ->
+    (N, 3, size, size) and (N, 3, k·size, k·size), each pair flipped left-right with probability 1/2."""
+    n, s = low.shape[0], low.shape[-1]
+    k = sharp.shape[-1] // s
+    if size > s or sharp.shape[-1] != k * s:
+        raise ValueError(f"cannot cut {size}-pixel crops from {s}-pixel images with {sharp.shape[-1]}-pixel targets")
+    top = torch.randint(0, s - size + 1, (n,)).tolist()
+    left = torch.randint(0, s - size + 1, (n,)).tolist()
+    flip = (torch.rand(n) < 0.5).tolist()
+    lows, sharps = [], []
+    for i in range(n):
+        lo = low[i, :, top[i]:top[i] + size, left[i]:left[i] + size]
+        hi = sharp[i, :, k * top[i]:k * (top[i] + size), k * left[i]:k * (left[i] + size)]
+        if flip[i]:
+            lo, hi = lo.flip(-1), hi.flip(-1)
+        lows.append(lo)
+        sharps.append(hi)
+    return torch.stack(lows), torch.stack(sharps)

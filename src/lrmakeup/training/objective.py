@@ -22,7 +22,10 @@ Generator step, eq. (20) as corrected in METHOD §2 (the generator's own adversa
   matches the source photo (BeautyGAN's ``HM(x, y)``; METHOD §2 words it this way);
 - ``mse_sr`` eq. (18): ``G_S(x̃_LR, m)`` vs ``x̃_HR`` plus ``λ_p`` times the prior error (heatmaps, parsing);
 - ``rec_lr``, ``rec_sr`` (the compact recipe, not in the paper): region-weighted L1 of x̃_LR against the target
-  reduced to the input size and of x̃_SR against the target (losses/reconstruction.py).
+  reduced to the input size and of x̃_SR against the target (losses/reconstruction.py);
+- ``rec_detail`` (the compact recipe): plain L1 of G_S(G_M without makeup) on random crops of the batch's bare
+  faces (sources and references) against their sharp crops: G_S learns detail everywhere (hair, background),
+  not only where the region-weighted terms look.
 
 :data:`TERMS` is the one table of these terms: name, equation, the ``LossConfig`` field of its λ, the step it
 belongs to and the function that computes it. Computing, weighting, the NaN guard, logging and the loss-curve
@@ -73,6 +76,8 @@ class TrainingBatch(NamedTuple):
     heatmaps: Tensor  # (B, 68, 64, 64) ground-truth landmark heatmaps of the target
     parsing: Tensor  # (B, 64, 64) int64 ground-truth MT labels
     region_scale: Tensor | None = None  # (B, 3) per-region scales of the reference; None: 1 everywhere
+    detail_lr: Tensor | None = None  # (N, 3, c, c) crops of bare faces as G_M reads them (the detail term)
+    detail_hr: Tensor | None = None  # (N, 3, k·c, k·c) the same windows of the sharp photos
 
     @staticmethod
     def from_items(items: dict[str, Tensor], device: torch.device, model: ModelConfig | None = None) -> "TrainingBatch":
@@ -111,6 +116,7 @@ class GeneratedImages(NamedTuple):
     parsing: Tensor  # (B, 14, 64, 64) parsing logits
     xyx: Tensor | None  # G_M(G_M(x, y), x), None when the cycle term is off
     yxy: Tensor | None  # G_M(G_M(y, x), y)
+    detail: Tensor | None = None  # G_S(G_M without makeup) of the detail crops; None when the term is off
 
 
 class GeneratorPass(nn.Module):
@@ -126,7 +132,8 @@ class GeneratorPass(nn.Module):
         self.cycle = cycle
         self.reverse = reverse or cycle
 
-    def forward(self, x: FaceBatch, y: FaceBatch, region_scale: Tensor | None = None) -> GeneratedImages:
+    def forward(self, x: FaceBatch, y: FaceBatch, region_scale: Tensor | None = None,
+                detail_lr: Tensor | None = None) -> GeneratedImages:
         g, b = self.generator, x.batch_size
         if self.reverse:
             # G_M(x, y) and G_M(y, x) as one batch of 2B: every layer is per sample (InstanceNorm, per-sample
@@ -144,7 +151,10 @@ class GeneratorPass(nn.Module):
             assert yx is not None
             sources = FaceBatch(torch.cat([xy, yx]), torch.cat([x.masks, y.masks]), torch.cat([x.pos, y.pos]))
             xyx, yxy = g.makeup(sources, FaceBatch.cat([x, y])).image.split(b)
-        return GeneratedImages(xy, yx, sr.image, sr.heatmaps, sr.parsing, xyx, yxy)
+        detail = None
+        if detail_lr is not None:  # the detail term: bare crops through G_M (scale 0) and G_S
+            detail = g.super_resolve(*g.without_makeup(detail_lr)).image
+        return GeneratedImages(xy, yx, sr.image, sr.heatmaps, sr.parsing, xyx, yxy, detail)
 
 
 class Discriminators(nn.Module):
@@ -193,6 +203,7 @@ class Term:
     uses_reverse: bool = False  # needs G_M(y, x)
     uses_cycle: bool = False
     uses_vgg: bool = False
+    uses_detail: bool = False  # needs the detail crops
     always: bool = False  # computed even when its λ is 0 (it trains a part nothing else trains)
 
 
@@ -257,6 +268,10 @@ def _rec_sr(t: TermInputs) -> Tensor:
     return region_l1_loss(t.out.sr, t.batch.target, t.batch.x_masks_full, t.cfg.region_weight)
 
 
+def _rec_detail(t: TermInputs) -> Tensor:
+    return region_l1_loss(t.out.detail, t.batch.detail_hr)
+
+
 def _masks_at(masks: Tensor, image: Tensor) -> Tensor:
     """Full-resolution region masks (B, 3, 256, 256) at an image's size (area-averaged: soft at the borders)."""
     if masks.shape[-1] == image.shape[-1]:
@@ -276,6 +291,7 @@ TERMS: tuple[Term, ...] = (
     Term("mse_sr", "eq. (18)", "mse_sr", "G", _mse_sr, always=True),
     Term("rec_lr", "L_rec on x̃_LR", "rec_lr", "G", _rec_lr),
     Term("rec_sr", "L_rec on x̃_SR", "rec_sr", "G", _rec_sr),
+    Term("rec_detail", "L1 of G_S on bare crops", "rec_detail", "G", _rec_detail, uses_detail=True),
 )
 TOTALS = {"loss_D": ("D", "L_D"), "loss_G": ("G", "eq. (20)")}  # the weighted sums, logged beside the terms
 EQUATIONS = {**{t.name: t.equation for t in TERMS}, **{name: eq for name, (_, eq) in TOTALS.items()}}
@@ -299,7 +315,7 @@ def compute_terms(step: str, inputs: TermInputs) -> dict[str, Tensor]:
 
 
 def needs(cfg: LossConfig, flag: str) -> bool:
-    """Whether any computed term has ``flag`` (``uses_reverse``, ``uses_cycle``, ``uses_vgg``)."""
+    """Whether any computed term has ``flag`` (``uses_reverse``, ``uses_cycle``, ``uses_vgg``, ``uses_detail``)."""
     return any(getattr(t, flag) for step in ("D", "G") for t in active_terms(cfg, step))
 
 

@@ -49,7 +49,7 @@ from ..fileio import atomic_write
 from ..models import LRMakeupGenerator
 from ..models.psgan import load_psgan_makeup
 from . import distributed as D
-from .augment import random_flips
+from .augment import random_crops, random_flips
 from .monitor import IMAGES_DIR, LOSS_CURVE_FILE, METRICS_FILE, Monitor, image_grid
 from .objective import (
     EQUATIONS,
@@ -124,6 +124,10 @@ def validate_train_config(cfg: TrainConfig) -> None:
         raise ConfigError(f"train.decay_start must lie in [0, 1], got {cfg.decay_start!r}")
     if not 0.0 <= cfg.bare_fraction <= 1.0:
         raise ConfigError(f"train.bare_fraction must lie in [0, 1], got {cfg.bare_fraction!r}")
+    if cfg.detail_crop <= 0 or cfg.detail_crop % 8:
+        raise ConfigError(f"train.detail_crop must be a positive multiple of 8, got {cfg.detail_crop!r}")
+    if cfg.detail_windows < 1:
+        raise ConfigError(f"train.detail_windows must be >= 1, got {cfg.detail_windows!r}")
 
 
 def make_optimizer(params: Any, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
@@ -271,6 +275,7 @@ class Trainer:
             g_pass = DDP(g_pass, device_ids=ids, find_unused_parameters=unused, broadcast_buffers=False)
             d_pass = DDP(d_pass, device_ids=ids)
         self.g_pass, self.d_pass = g_pass, d_pass
+        self.detail = needs(config.loss, "uses_detail")
         self.progress = progress
         self.last_losses: dict[str, float] = {}
         self._images: tuple[TrainingBatch, GeneratedImages] | None = None
@@ -436,14 +441,33 @@ class Trainer:
                 raise DataError("train.bare_fraction needs the sharp source (x_hr) in the data items")
             bare = torch.rand(batch.target.shape[0]) < tc.bare_fraction
             batch = batch.with_bare(bare.to(self.device), source_hr.to(self.device))
+        if self.detail:
+            batch = self._detail_crops(batch, items)
         return batch
+
+    def _detail_crops(self, batch: TrainingBatch, items: dict[str, Tensor]) -> TrainingBatch:
+        """The detail term's crops: ``train.detail_windows`` windows of every source and every reference.
+
+        The reference photos wear makeup, but as super-resolution data they are just faces: the target is the
+        sharp photo itself, and G_M runs with every region scale 0."""
+        missing = [key for key in ("x_hr", "y_hr") if key not in items]
+        if missing:
+            raise DataError(f"loss.rec_detail needs the sharp photos ({', '.join(missing)}) in the data items")
+        model, size = self.cfg.model, self.cfg.train.detail_crop
+        view = ("x_lr", "y_lr") if model.makeup.resolution == "input" else ("x_image", "y_image")
+        k = self.cfg.train.detail_windows
+        low = torch.cat([items[view[0]], items[view[1]]]).float().repeat_interleave(k, 0)
+        sharp = torch.cat([items["x_hr"], items["y_hr"]]).float().repeat_interleave(k, 0)
+        size = size if model.makeup.resolution == "input" else size * model.scale
+        lr, hr = random_crops(low, sharp, size)
+        return batch._replace(detail_lr=lr.to(self.device), detail_hr=hr.to(self.device))
 
     def train_step(self, items: dict[str, Tensor], keep_images: bool = False) -> dict[str, Tensor]:
         """One alternating D / G update on a collated batch; returns the detached terms and totals."""
         loss_cfg = self.cfg.loss
         batch = self.make_batch(items)
         with self._autocast():
-            out: GeneratedImages = self.g_pass(batch.x, batch.y, batch.region_scale)
+            out: GeneratedImages = self.g_pass(batch.x, batch.y, batch.region_scale, batch.detail_lr)
 
         # Discriminator step: L_D = λ_adv_M eq. (7) + λ_adv_S eq. (9), generated images detached.
         # Skipped when both adversarial λ are 0 (a supervised-only recipe such as the demo's).

@@ -1,11 +1,17 @@
 """Re-save a trained generator as the shipped demo checkpoint: fp16 safetensors with its provenance.
 
-    python -m lrmakeup.weights.export RUN/generator.safetensors src/lrmakeup/weights/demo.safetensors
+    python -m lrmakeup.weights.export RUN/generator.safetensors src/lrmakeup/weights/demo.safetensors --onnx
+
+``--onnx`` also exports the written checkpoint for onnxruntime next to it (``demo.onnx``, the CLI's default
+engine; its metadata records the sha256 of the ``demo.safetensors`` it was made from). Ship the two together:
+the CLI never runs an export of other weights than the shipped ones.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 import torch
 
@@ -21,11 +27,21 @@ PROVENANCE = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    source, output = (argv or sys.argv[1:])[:2]
-    model, config, provenance = load_generator(source)
-    save_generator(output, model, config, {**PROVENANCE, "trained_steps": provenance.get("step")},
+    parser = argparse.ArgumentParser(prog="python -m lrmakeup.weights.export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="a trained generator checkpoint (e.g. RUN/generator.safetensors)")
+    parser.add_argument("output", help="the checkpoint to write (e.g. src/lrmakeup/weights/demo.safetensors)")
+    parser.add_argument("--onnx", action="store_true", help="also write OUTPUT with suffix .onnx, exported from it")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    model, config, provenance = load_generator(args.source)
+    save_generator(args.output, model, config, {**PROVENANCE, "trained_steps": provenance.get("step")},
                    dtype=torch.float16)
-    print(f"wrote {output}")
+    print(f"wrote {args.output}")
+    if args.onnx:
+        from ..serving.onnx import export_onnx
+
+        onnx = Path(args.output).with_suffix(".onnx")
+        export_onnx(args.output, onnx)  # from the fp16 file just written: the graph holds the shipped numbers
+        print(f"wrote {onnx}")
     return 0
 
 
