@@ -66,6 +66,7 @@ EXPECTED = {  # key -> (shape, dtype, low, high) for S = 64, s = 16, F = 16
     "target": ((3, 64, 64), torch.float32, -1, 1), "heatmaps": ((68, 16, 16), torch.float32, 0, 1),
     "parsing": ((16, 16), torch.int64, 0, 13), "x_lr": ((3, 16, 16), torch.float32, -1, 1),
     "y_lr": ((3, 16, 16), torch.float32, -1, 1), "x_hr": ((3, 64, 64), torch.float32, -1, 1),
+    "y_hr": ((3, 64, 64), torch.float32, -1, 1),
 }
 
 

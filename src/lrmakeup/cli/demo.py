@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     source = read_image(args.source) if args.source else builtin_face("astronaut")
     reference = (read_image(args.reference) if args.reference
-                 else builtin_made_up("grace_hopper", "dramatic", 0, engine.analyzer.landmark_detector))
+                 else builtin_made_up("grace_hopper", detector=engine.analyzer.landmark_detector))
     timings["inputs (render the reference)"] = time.perf_counter() - t
     t = time.perf_counter()
     src, ref = engine.analyze(source), engine.analyze(reference)

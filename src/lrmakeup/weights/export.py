@@ -23,6 +23,7 @@ PROVENANCE = {
     "data": "classic-teacher tuples + renderer-made triplets from 129 photos of public makeup-transfer "
             "research repositories (many from the MT dataset, Li et al., BeautyGAN, ACM MM 2018)",
     "terms": "research use only; see docs/demo-weights.md",
+    "recipe": "joint phases then a detail phase (G_M frozen); steps and commands in docs/demo-weights.md",
 }
 
 
