@@ -26,6 +26,8 @@ Conventions (documented once, used everywhere here):
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import math
 import os
@@ -344,7 +346,6 @@ class MetricSuite:
         face_distance: bool = True,
     ) -> None:
         self.device = torch.device(device)
-        self._identity = None  # the dlib ResNet, loaded on the first pair that has a sharp source
         self._identity_enabled = face_distance
         self.niqe_enabled = niqe
         self.niqe_crop_border = niqe_crop_border
@@ -434,12 +435,10 @@ class MetricSuite:
 
     def _face_distance(self, pred: Tensor, sharp: np.ndarray, landmarks: np.ndarray) -> float:
         """dlib descriptor distance of the prediction to the sharp source, both with the source's landmarks."""
-        from .identity import IdentityEncoder, identity_distance
+        from .identity import identity_distance
 
-        if self._identity is None:
-            self._identity = IdentityEncoder()
         image = (pred[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy()
-        return identity_distance(self._identity(image, landmarks), self._identity(np.asarray(sharp), landmarks))
+        return identity_distance(_identity_encoder()(image, landmarks), _sharp_descriptor(sharp, landmarks))
 
     def compute(self) -> dict[str, MetricValue]:
         """Means over the pairs seen, one :class:`MetricValue` per column of ``ALL_COLUMNS``."""
@@ -472,6 +471,26 @@ class MetricSuite:
         if name.startswith("ciede2000_"):
             return f"no {name.removeprefix('ciede2000_')} region in the masks given"
         return "no value"
+
+
+@functools.lru_cache(maxsize=1)
+def _identity_encoder():
+    """The dlib ResNet, loaded once for every suite (one per compared method) on the first sharp source."""
+    from .identity import IdentityEncoder
+
+    return IdentityEncoder()
+
+
+_LAST_SHARP: dict[bytes, np.ndarray] = {}
+
+
+def _sharp_descriptor(sharp: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The sharp source's descriptor, computed once per sample although every method's suite asks for it."""
+    key = hashlib.sha1(np.ascontiguousarray(sharp).tobytes() + np.asarray(landmarks, np.float64).tobytes()).digest()
+    if key not in _LAST_SHARP:
+        _LAST_SHARP.clear()
+        _LAST_SHARP[key] = _identity_encoder()(np.asarray(sharp), landmarks)
+    return _LAST_SHARP[key]
 
 
 def _uint8_batch(t: Tensor) -> Tensor:
