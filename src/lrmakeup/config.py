@@ -36,6 +36,9 @@ class MakeupConfig:
     output: str = "tanh"  # x̃_LR = tanh(decoder) ("tanh", PSGAN) or source + decoder, zero-initialised ("residual")
     norm: str = "instance"  # normalisation in the makeup modules: "instance" (PSGAN) or "none" (strictly local)
     soften: float = 0.0  # σ (feature pixels) of a Gaussian that feathers γ', β' across region borders; 0: off
+    # The attention also warps the reference's colours, and G_M adds a zero-initialised function of
+    # (warped reference colour - source colour) inside the regions (generator.py, "reference colour"); off in PSGAN.
+    reference_colour: bool = False
 
     def validate(self) -> None:
         _choice("model.makeup.resolution", self.resolution, ("upsampled", "input"))

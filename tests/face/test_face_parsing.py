@@ -87,3 +87,27 @@ def test_open_mouth_is_teeth_and_closed_mouth_has_none():
     assert _at(parsing, (128, 163)) == MT.UPPER_LIP and _at(parsing, (128, 184)) == MT.LOWER_LIP
     lms[65:68, 1] = [166, 167, 166]  # close the mouth
     assert (parsing_from_landmarks(lms) == MT.TEETH).sum() == 0
+
+
+def test_forehead_pixels_of_another_colour_go_back_to_the_hair(analysis64):
+    """A fringe painted over the drawn forehead becomes hair; the cheeks' own colour there stays skin, and the
+    rest of the map is untouched."""
+    from lrmakeup.face.parsing import refine_forehead
+
+    lms = analysis64.landmarks
+    drawn = parsing_from_landmarks(lms, 256)
+    skin = drawn == MT.SKIN
+    rows = np.arange(256)[:, None]
+    forehead = skin & (rows < lms[17:27, 1].min())
+    assert forehead.sum() > 500
+    cheek_colour = np.median(analysis64.image_up[skin & (rows > lms[36:48, 1].max()) & (rows < lms[33, 1])], 0)
+    plain = np.broadcast_to(cheek_colour.astype(np.uint8), (256, 256, 3)).copy()
+    assert np.array_equal(refine_forehead(drawn, plain, lms), drawn)  # all skin-coloured: nothing changes
+
+    fringe = plain.copy()
+    band = forehead & (rows < np.percentile(np.nonzero(forehead)[0], 60))  # the upper part of the forehead
+    fringe[band] = (90, 60, 30)  # brown hair
+    refined = refine_forehead(drawn, fringe, lms)
+    assert (refined[band] == MT.HAIR).mean() > 0.95
+    assert (refined[forehead & ~band] == MT.SKIN).mean() > 0.8  # the blur and closing take a few rows at the edge
+    assert np.array_equal(refined[~forehead], drawn[~forehead])

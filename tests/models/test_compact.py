@@ -12,7 +12,7 @@ from lrmakeup.models import FaceBatch, LRMakeupGenerator, Reference
 from lrmakeup.training.augment import MIRROR_68, flip_pos, mirror_labels
 
 COMPACT = ("model.makeup.resolution=input", "model.makeup.output=residual", "model.makeup.norm=none",
-           "model.makeup.soften=1.0", "model.sr.kind=residual")
+           "model.makeup.soften=1.0", "model.makeup.reference_colour=true", "model.sr.kind=residual")
 
 
 def compact_tiny(*extra: str):
@@ -58,6 +58,9 @@ def _randomise_outputs(g: LRMakeupGenerator) -> None:
     with torch.no_grad():
         for p in list(g.apply_net.out.parameters()) + list(g.sr.out.parameters()):
             p.normal_(0, 0.05)
+        for layer in (g.apply_net.colour_in, g.apply_net.colour_out):
+            if layer is not None:
+                layer.weight.normal_(0, 0.05)
 
 
 def test_without_normalisation_a_region_scale_changes_nothing_far_from_that_region(make_face):
@@ -149,3 +152,57 @@ def test_residual_sr_runs_on_crops_at_the_model_scale(make_face):
         sr = g.super_resolve(*g.without_makeup(crop)).image
     assert sr.shape == (2, 3, 32, 32)
     assert torch.equal(sr, F.interpolate(crop, size=32, mode="bicubic", align_corners=False))
+
+
+def _identity_colour_move(g: LRMakeupGenerator) -> None:
+    """colour_out = the identity on d (centre tap), everything else untrained: x̃_LR = x + d."""
+    with torch.no_grad():
+        g.apply_net.colour_out.weight.zero_()
+        for c in range(3):
+            g.apply_net.colour_out.weight[c, c, 1, 1] = 1.0
+
+
+def test_reference_colour_moves_each_region_to_the_warped_reference_colour(make_face):
+    """x̃_LR = x + s·(c' - x) inside the regions with an identity colour map: a region's mean colour lands on
+    the reference region's (the attention averages the reference's pixels of that region), pixels in no region
+    keep the source, and scale 0 gives the source back."""
+    cfg = compact_tiny("model.makeup.soften=0")
+    torch.manual_seed(0)
+    g = LRMakeupGenerator(cfg.model).eval()
+    _identity_colour_move(g)
+    x, y = face_at(make_face, cfg, 0), face_at(make_face, cfg, 1)
+    x = FaceBatch(0.3 * x.image - 0.3, x.masks, x.pos)  # a dark source, a reddish reference
+    y = FaceBatch(0.3 * y.image + torch.tensor([0.5, -0.1, 0.0]).view(1, 3, 1, 1), y.masks, y.pos)
+    with torch.no_grad():
+        out = g.makeup(x, [Reference(y)]).image
+        bare = g.makeup(x, [Reference(y, torch.zeros(2, 3))]).image
+        half = g.makeup(x, [Reference(y, torch.full((2, 3), 0.5))]).image
+    assert torch.equal(bare, x.image)
+    outside = (x.masks.sum(1, keepdim=True) == 0).expand_as(out)
+    assert torch.equal(out[outside], x.image[outside])
+    for r in range(3):
+        for b in range(2):
+            got = out[b][:, x.masks[b, r] > 0.5]  # (3, N_src): convex combinations of the reference region's
+            ref = y.image[b][:, y.masks[b, r] > 0.5]
+            lo, hi = ref.amin(1, keepdim=True), ref.amax(1, keepdim=True)
+            assert ((got >= lo - 1e-5) & (got <= hi + 1e-5)).all()
+            assert (got.mean(1) - ref.mean(1)).abs().max() < 0.1  # the source's mean was 0.5-0.8 away
+    torch.testing.assert_close(half, (out + bare) / 2, rtol=0, atol=1e-5)  # linear in the region scale
+
+
+def test_reference_colour_is_off_in_psgans_layout_and_untrained_it_changes_nothing(make_face):
+    assert load_config(builtin_config_path("paper")).model.makeup.reference_colour is False
+    plain_cfg = compact_tiny("model.makeup.reference_colour=false")
+    torch.manual_seed(0)
+    plain = LRMakeupGenerator(plain_cfg.model).eval()
+    assert plain.apply_net.colour_in is None and not plain.grown_tensors()
+    _randomise_outputs(plain)
+    grown = LRMakeupGenerator(compact_tiny().model).eval()
+    missing = grown.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert set(missing) == grown.grown_tensors() == {"apply_net.colour_in.weight", "apply_net.colour_out.weight"}
+    x, y = face_at(make_face, plain_cfg, 0), face_at(make_face, plain_cfg, 1)
+    with torch.no_grad():
+        a, b = plain(x, y), grown(x, y)
+    # the same function (up to float summation order: the attention now warps 6 channels instead of 2)
+    torch.testing.assert_close(a[0].image, b[0].image, rtol=0, atol=1e-5)
+    torch.testing.assert_close(a[1].image, b[1].image, rtol=0, atol=1e-5)

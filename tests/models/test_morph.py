@@ -120,13 +120,18 @@ def test_static_mode_computes_the_same_function(make_face, chunk):
 
 
 @pytest.mark.parametrize("overrides", [[], ["model.makeup.resolution=input", "model.makeup.norm=none",
-                                            "model.makeup.soften=1.0", "model.sr.kind=residual"]])
+                                            "model.makeup.soften=1.0", "model.sr.kind=residual",
+                                            "model.makeup.reference_colour=true"]])
 def test_generator_static_mode_and_stacked_references(make_face, overrides):
     """G_M with static=True (the ONNX export's path) gives what the default path gives, and a single source with
     one Reference of K faces equals the sum over K references of one face each."""
     cfg = load_config(builtin_config_path("tiny"), overrides).model
     torch.manual_seed(0)
     g = LRMakeupGenerator(cfg).eval()
+    with torch.no_grad():  # zero-initialised layers (residual, reference colour) would hide their wiring
+        for p in g.parameters():
+            if p.abs().max() == 0:
+                p.normal_(0, 0.1)
     src = make_face(1, cfg.makeup_size, cfg.feature_size, 0)
     faces = [make_face(1, cfg.makeup_size, cfg.feature_size, s) for s in (1, 2)]
     scales = [torch.tensor([[1.0, 0.0, 0.0]]), torch.tensor([[0.0, 0.6, 1.0]])]

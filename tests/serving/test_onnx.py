@@ -136,6 +136,7 @@ VARIANTS = {
     "compact-transposed": [*COMPACT, "model.sr.upsample=transposed"],
     "compact-pixelshuffle": [*COMPACT, "model.sr.upsample=pixelshuffle"],
     "compact-resize": [*COMPACT, "model.sr.upsample=resize"],
+    "compact-reference-colour": [*COMPACT, "model.sr.upsample=pixelshuffle", "model.makeup.reference_colour=true"],
 }
 
 
@@ -270,3 +271,12 @@ def test_weights_export_writes_the_onnx_of_the_checkpoint_it_writes(exported, tm
     gen = OnnxGenerator(out.with_suffix(".onnx"))
     assert gen.metadata["source_sha256"] == file_sha256(out) and gen.metadata["source_checkpoint"] == out.name
     assert gen.config == config and gen.provenance["name"] == "lrmakeup demo weights"
+
+
+def test_weights_export_of_a_missing_file_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from lrmakeup.weights import export as weights_export
+
+    out = tmp_path / "demo.safetensors"
+    assert weights_export.main([str(tmp_path / "missing.safetensors"), str(out), "--onnx"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "missing.safetensors" in err and not list(tmp_path.iterdir())

@@ -90,6 +90,29 @@ def test_init_makeup_modules_from_a_checkpoint(make_config, tuples, tmp_path):
         Trainer(make_config("train.init_psgan=/nonexistent/G.pth"), tuples(2), tmp_path / "run2", progress=False)
 
 
+def test_init_from_a_model_without_reference_colour(make_config, tuples, tmp_path):
+    """train.init loads strictly, except the zero-initialised tensors of a variant switched on since
+    (model.makeup.reference_colour): the run starts from the donor's function; any other gap is still an error."""
+    from lrmakeup.checkpoint import save_generator
+    from lrmakeup.errors import CheckpointError
+
+    cfg = make_config()
+    torch.manual_seed(123)
+    donor = LRMakeupGenerator(cfg.model)
+    path = tmp_path / "donor.safetensors"
+    save_generator(path, donor, cfg)
+    trainer = Trainer(make_config("model.makeup.reference_colour=true", f"train.init={path}"), tuples(2),
+                      tmp_path / "run", progress=False)
+    ours, theirs = trainer.generator.state_dict(), donor.state_dict()
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+    assert set(ours) - set(theirs) == trainer.generator.grown_tensors()
+    assert all(not ours[k].any() for k in trainer.generator.grown_tensors())
+    assert "2 new tensors at their zero initialisation" in trainer.init_note
+    with pytest.raises(CheckpointError):  # a different architecture is still refused
+        Trainer(make_config("model.makeup.channels=4", f"train.init={path}"), tuples(2), tmp_path / "run2",
+                progress=False)
+
+
 def test_makeup_loss_matches_output_or_source(make_config, tuples):
     """loss.makeup_match: eq. (15) histogram-matches G_M(x, y) itself (PSGAN) or the source x (BeautyGAN)."""
     from lrmakeup.training.objective import Discriminators, TermInputs, compute_terms

@@ -19,7 +19,7 @@ from lrmakeup.face.crop import Box, box_iou, fallback_face_box, map_box, psgan_c
 from lrmakeup.face.crop import crop as crop_image
 from lrmakeup.face.io import check_rgb_image
 from lrmakeup.face.landmarks import LandmarkDetector
-from lrmakeup.face.parsing import convert_parsing, parsing_from_landmarks
+from lrmakeup.face.parsing import convert_parsing, parsing_from_landmarks, refine_forehead
 from lrmakeup.face.regions import nearest_resize, position_features, region_masks
 
 
@@ -112,7 +112,7 @@ class FaceAnalyzer:
         image_up = resize_bicubic(image_lr, self.image_size)
         landmarks = self._landmarks(image_up, map_box(face_box, crop_box, self.image_size))
         if parsing is None:
-            parsing_up = parsing_from_landmarks(landmarks, self.image_size)
+            parsing_up = refine_forehead(parsing_from_landmarks(landmarks, self.image_size), image_up, landmarks)
         else:
             parsing_up = self._crop_parsing(parsing, parsing_format, crop_box, (height, width))
         masks = region_masks(parsing_up, landmarks, self.feature_size, self.eye_margin)

@@ -75,43 +75,75 @@ class LRMakeupGenerator(nn.Module):
         else:
             self.soften_kernel = None
 
-    def warped_matrices(
+    def grown_tensors(self) -> set[str]:
+        """Names of the tensors that only a switched-on variant adds and that start at zero, so a checkpoint
+        without them loads into this model as the same function (``train.init`` from an earlier model)."""
+        apply = self.apply_net
+        if apply.colour_in is None:
+            return set()
+        return {"apply_net.colour_in.weight", "apply_net.colour_out.weight"}
+
+    def warped_values(
         self, src: FaceBatch, v_x: Tensor, refs: Sequence[Reference], static: bool = False
-    ) -> tuple[Tensor, Tensor]:
-        """Eq. (1)-(5) for every reference, summed: (γ', β'), each (B, 1, 64, 64).
+    ) -> Tensor:
+        """Eq. (1)-(5) for every reference, summed: (B, V, 64, 64) = [γ', β'] and, with ``reference_colour``,
+        [s·c', s] (V = 6): c' the reference's colours (its image on the 64x64 grid) warped by the same attention,
+        s the region scale the pixel received (the warp of a constant 1).
 
         A reference holds one face per source face or, for a single source face, K faces whose warped
-        matrices add up (K references stacked on the batch axis: the ONNX graph's reference axis).
+        values add up (K references stacked on the batch axis: the ONNX graph's reference axis).
         static: the attention with static shapes (``morph(static=True)``, exportable), the same function.
         """
         mk = self.cfg.makeup
         src_feat = attention_features(v_x, src.pos, mk.visual_weight)
         one_source = v_x.shape[0] == 1
-        total = v_x.new_zeros(v_x.shape[0], 2, *v_x.shape[2:])
+        total = None
         for ref in refs:
             v_y, gamma, beta = self.distill(ref.face.image)
             ref_feat = attention_features(v_y, ref.face.pos, mk.visual_weight)
             k = ref.face.batch_size
+            values = [gamma, beta]
+            if mk.reference_colour:
+                values += [on_grid(ref.face.image, v_y.shape[-1]), torch.ones_like(gamma)]
             warped = morph(
                 src_feat.expand(k, -1, -1) if one_source else src_feat,
                 ref_feat,
                 src.masks.expand(k, -1, -1, -1) if one_source else src.masks,
-                ref.face.masks, torch.cat([gamma, beta], 1),
+                ref.face.masks, torch.cat(values, 1),
                 mk.temperature, ref.region_scale, mk.detach_attention, mk.attention_chunk, static,
             )
-            total = total + (warped.sum(0, keepdim=True) if one_source else warped)
+            warped = warped.sum(0, keepdim=True) if one_source else warped
+            total = warped if total is None else total + warped
+        if total is None:  # no reference at all: nothing to warp
+            total = v_x.new_zeros(v_x.shape[0], 6 if mk.reference_colour else 2, *v_x.shape[2:])
         if self.soften_kernel is not None:  # feather the region borders (no box seams around the eyes)
             k = self.soften_kernel.to(total.dtype)
-            total = F.conv2d(F.pad(total, [k.shape[-1] // 2] * 4, mode="replicate"), k.expand(2, 1, -1, -1), groups=2)
-        return total[:, :1], total[:, 1:]
+            v = total.shape[1]
+            total = F.conv2d(F.pad(total, [k.shape[-1] // 2] * 4, mode="replicate"), k.expand(v, 1, -1, -1), groups=v)
+        return total
+
+    def warped_matrices(
+        self, src: FaceBatch, v_x: Tensor, refs: Sequence[Reference], static: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        """(γ', β') of :meth:`warped_values`, each (B, 1, 64, 64)."""
+        total = self.warped_values(src, v_x, refs, static)
+        return total[:, :1], total[:, 1:2]
 
     def makeup(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference], static: bool = False) -> MakeupOutput:
-        """G_M(x, y): the low-detail transfer x̃_LR and the makeup information m (static: see warped_matrices)."""
+        """G_M(x, y): the low-detail transfer x̃_LR and the makeup information m (static: see warped_values).
+
+        With ``reference_colour`` the decoder also gets d = s·c' - s·x (source colours on the 64x64 grid): the
+        warped reference colour's offset from the source's, zero outside the regions and at intensity 0.
+        """
         if isinstance(refs, FaceBatch):
             refs = [Reference(refs)]
         v_x = self.apply_net.encode(src.image)
-        gamma, beta = self.warped_matrices(src, v_x, refs, static)
-        image, modulated = self.apply_net.decode(modulate(v_x, gamma, beta), src.image)
+        total = self.warped_values(src, v_x, refs, static)
+        gamma, beta = total[:, :1], total[:, 1:2]
+        shift = None
+        if self.cfg.makeup.reference_colour:
+            shift = total[:, 2:5] - total[:, 5:6] * on_grid(src.image, v_x.shape[-1])
+        image, modulated = self.apply_net.decode(modulate(v_x, gamma, beta), src.image, shift)
         return MakeupOutput(image, self.makeup_information(v_x, modulated), gamma, beta)
 
     def without_makeup(self, image: Tensor) -> tuple[Tensor, Tensor]:
@@ -137,6 +169,11 @@ class LRMakeupGenerator(nn.Module):
     def forward(self, src: FaceBatch, refs: FaceBatch | Sequence[Reference]) -> tuple[MakeupOutput, SROutput]:
         mk = self.makeup(src, refs)
         return mk, self.super_resolve(mk.image, mk.m)
+
+
+def on_grid(image: Tensor, size: int) -> Tensor:
+    """An image (B, 3, S, S) on the size x size feature grid: itself when S == size, else its area average."""
+    return image if image.shape[-1] == size else F.adaptive_avg_pool2d(image, size)
 
 
 def gaussian_kernel(sigma: float) -> Tensor:

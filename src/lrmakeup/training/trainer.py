@@ -183,13 +183,22 @@ def init_makeup_modules(generator: LRMakeupGenerator, path: str) -> str:
 
 
 def init_generator(generator: LRMakeupGenerator, path: str) -> str:
-    """``train.init``: every tensor of an lrmakeup generator checkpoint of the same architecture (strict)."""
+    """``train.init``: every tensor of an lrmakeup generator checkpoint of the same architecture (strict).
+
+    The one exception: tensors of a variant switched on since (``LRMakeupGenerator.grown_tensors``, e.g.
+    ``model.makeup.reference_colour``) may be missing; they keep their zero initialisation, so the run starts
+    from exactly the checkpoint's function.
+    """
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"train.init: file not found: {p}")
     tensors, _, _ = read_checkpoint(p)
-    load_state_strict(generator, {k: v.float() for k, v in tensors.items()}, str(p))
-    return f"generator from {p}"
+    tensors = {k: v.float() for k, v in tensors.items()}
+    state = generator.state_dict()
+    grown = sorted(k for k in generator.grown_tensors() if k not in tensors)
+    tensors.update({k: state[k] for k in grown})
+    load_state_strict(generator, tensors, str(p))
+    return f"generator from {p}" + (f" ({len(grown)} new tensors at their zero initialisation)" if grown else "")
 
 
 class Trainer:

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import load_generator, save_generator
+from ..errors import LRMakeupError
 
 PROVENANCE = {
     "name": "lrmakeup demo weights",
@@ -23,7 +24,8 @@ PROVENANCE = {
     "data": "classic-teacher tuples + renderer-made triplets from 129 photos of public makeup-transfer "
             "research repositories (many from the MT dataset, Li et al., BeautyGAN, ACM MM 2018)",
     "terms": "research use only; see docs/demo-weights.md",
-    "recipe": "joint phases then a detail phase (G_M frozen); steps and commands in docs/demo-weights.md",
+    "recipe": "joint phases, a detail phase (G_M frozen), then joint phases with the reference-colour path; "
+              "steps and commands in docs/demo-weights.md",
 }
 
 
@@ -33,16 +35,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", help="the checkpoint to write (e.g. src/lrmakeup/weights/demo.safetensors)")
     parser.add_argument("--onnx", action="store_true", help="also write OUTPUT with suffix .onnx, exported from it")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    model, config, provenance = load_generator(args.source)
-    save_generator(args.output, model, config, {**PROVENANCE, "trained_steps": provenance.get("step")},
+    try:
+        return export(args.source, args.output, args.onnx)
+    except LRMakeupError as exc:  # a missing / foreign source, an unwritable output: one line, exit 2
+        print(f"export: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def export(source: str, output: str, onnx: bool) -> int:
+    """Write ``output`` (fp16, PROVENANCE) from ``source`` and, with ``onnx``, its ONNX export beside it."""
+    model, config, provenance = load_generator(source)
+    save_generator(output, model, config, {**PROVENANCE, "trained_steps": provenance.get("step")},
                    dtype=torch.float16)
-    print(f"wrote {args.output}")
-    if args.onnx:
+    print(f"wrote {output}")
+    if onnx:
         from ..serving.onnx import export_onnx
 
-        onnx = Path(args.output).with_suffix(".onnx")
-        export_onnx(args.output, onnx)  # from the fp16 file just written: the graph holds the shipped numbers
-        print(f"wrote {onnx}")
+        graph = Path(output).with_suffix(".onnx")
+        export_onnx(output, graph)  # from the fp16 file just written: the graph holds the shipped numbers
+        print(f"wrote {graph}")
     return 0
 
 
