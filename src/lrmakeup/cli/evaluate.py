@@ -24,8 +24,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="instead of --data: real photos in MT layout (non-makeup sources x makeup references, "
                    "label maps optional), scored without ground truth (makeup carried per region, fidelity outside "
                    "the makeup, identity, sharpness); baselines bicubic,classic. With a folder as --checkpoint, "
-                   "every snapshot in it is scored, the curve plotted and the best one named")
-    p.add_argument("--pairs", type=int, default=None, help="--real-pairs: score N random pairs (default: all)")
+                   "every snapshot in it is scored (on 48 pairs unless --pairs), the curve plotted and the best one "
+                   "named")
+    p.add_argument("--pairs", type=int, default=None,
+                   help="--real-pairs: score N random pairs (default: all; 48 for a folder of snapshots)")
     p.add_argument("--niqe", action="store_true", help="--real-pairs: also compute NIQE (slow)")
     p.add_argument("--out", required=True, help="folder for results.md, results.json, grid.png and images/")
     p.add_argument("--baselines", default=None,
