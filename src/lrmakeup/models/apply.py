@@ -32,7 +32,7 @@ class MakeupApply(nn.Module):
     output layer zero-initialised, so the untrained module returns its source unchanged and training only has
     to learn the makeup. resolution="input" keeps the 64x64 grid throughout (no up-sampling in the decoder).
 
-    reference_colour: ``decode`` also takes the colour shift d = c' - s·x (B, 3, 64, 64) of the warped
+    reference_colour: ``decode`` also takes the colour shift d = s·c' - s·x (B, 3, 64, 64) of the warped
     reference colours (``LRMakeupGenerator.warped_values``), zero outside the regions and at region scale 0.
     It enters twice, both zero-initialised and without bias (the untrained switch changes nothing, and d = 0
     changes nothing): into the modulated feature (``colour_in``, 1x1 conv, so the decoder can shape it per

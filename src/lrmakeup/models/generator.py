@@ -78,10 +78,7 @@ class LRMakeupGenerator(nn.Module):
     def grown_tensors(self) -> set[str]:
         """Names of the tensors that only a switched-on variant adds and that start at zero, so a checkpoint
         without them loads into this model as the same function (``train.init`` from an earlier model)."""
-        apply = self.apply_net
-        if apply.colour_in is None:
-            return set()
-        return {"apply_net.colour_in.weight", "apply_net.colour_out.weight"}
+        return {f"apply_net.{name}" for name, _ in self.apply_net.named_parameters() if name.startswith("colour_")}
 
     def warped_values(
         self, src: FaceBatch, v_x: Tensor, refs: Sequence[Reference], static: bool = False
