@@ -40,6 +40,7 @@ class SyntheticTuples(Dataset):
         i = self.i
         item = {"target": torch.rand(3, s, s, generator=g) * 2 - 1, "x_lr": torch.rand(3, i, i, generator=g) * 2 - 1,
                 "y_lr": torch.rand(3, i, i, generator=g) * 2 - 1, "x_hr": torch.rand(3, s, s, generator=g) * 2 - 1,
+                "y_hr": torch.rand(3, s, s, generator=g) * 2 - 1,
                 "heatmaps": torch.rand(68, f, f, generator=g), "parsing": torch.randint(0, 14, (f, f), generator=g)}
         for p in ("x", "y"):
             masks = torch.zeros(3, f, f)

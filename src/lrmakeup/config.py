@@ -39,6 +39,11 @@ class MakeupConfig:
     # The attention also warps the reference's colours, and G_M adds a zero-initialised function of
     # (warped reference colour - source colour) inside the regions (generator.py, "reference colour"); off in PSGAN.
     reference_colour: bool = False
+    # G_M's makeup is confined to the source's makeup regions: x̃_LR and m are G_M's bare output plus the
+    # region-scale map (feathered as γ', β') times the makeup's change to it, so hair, background, neck and
+    # ears stay exactly as without makeup (generator.py, "confine"); off in PSGAN.
+    confine: bool = False
+    confine_margin: int = 0  # feature pixels the face's outline is pulled in for ``confine`` (0: the outline)
 
     def validate(self) -> None:
         _choice("model.makeup.resolution", self.resolution, ("upsampled", "input"))
@@ -46,6 +51,8 @@ class MakeupConfig:
         _choice("model.makeup.norm", self.norm, ("instance", "none"))
         if self.soften < 0:
             raise ConfigError(f"model.makeup.soften must be >= 0, got {self.soften!r}")
+        if self.confine_margin < 0:
+            raise ConfigError(f"model.makeup.confine_margin must be >= 0, got {self.confine_margin!r}")
 
 
 @dataclass

@@ -206,3 +206,63 @@ def test_reference_colour_is_off_in_psgans_layout_and_untrained_it_changes_nothi
     # the same function (up to float summation order: the attention now warps 6 channels instead of 2)
     torch.testing.assert_close(a[0].image, b[0].image, rtol=0, atol=1e-5)
     torch.testing.assert_close(a[1].image, b[1].image, rtol=0, atol=1e-5)
+
+
+def test_confine_leaves_everything_outside_the_regions_as_without_makeup(make_face):
+    """model.makeup.confine: where the region weight w is 0 (no region, or its scale 0), x̃_LR and m are G_M's
+    bare output exactly; where w is 1 (inside the regions) they are the unconfined transfer; every scale 0 is
+    :meth:`without_makeup` exactly."""
+    cfg = compact_tiny("model.makeup.soften=0", "model.makeup.confine=true")
+    torch.manual_seed(0)
+    g = LRMakeupGenerator(cfg.model).eval()
+    _randomise_outputs(g)
+    x, y = face_at(make_face, cfg, 0), face_at(make_face, cfg, 1)
+    with torch.no_grad():
+        out = g.makeup(x, [Reference(y)])
+        bare, m0 = g.without_makeup(x.image)
+        g.cfg.makeup.confine = False
+        free = g.makeup(x, [Reference(y)])
+        g.cfg.makeup.confine = True
+        off = g.makeup(x, [Reference(y, torch.zeros(2, 3))])
+        lips_only = g.makeup(x, [Reference(y, torch.tensor([[1.0, 0.0, 0.0]] * 2))])
+    outside = x.masks.sum(1, keepdim=True) == 0
+    inside = ~outside
+    assert outside.any() and inside.any()
+    assert not torch.equal(free.image, bare)  # the randomised makeup does act, also outside the regions
+    assert (free.image - bare).abs()[outside.expand_as(bare)].max() > 1e-3
+    for got, want, grid in ((out.image, bare, outside), (out.m, m0, outside), (out.image, free.image, inside),
+                            (out.m, free.m, inside)):
+        mask = grid.expand_as(got)
+        torch.testing.assert_close(got[mask], want[mask], rtol=0, atol=1e-6)
+    torch.testing.assert_close(off.image, bare, rtol=0, atol=1e-6)
+    torch.testing.assert_close(off.m, m0, rtol=0, atol=1e-6)
+    not_lips = (x.masks[:, :1] == 0).expand_as(bare)  # skin and eyes at scale 0: only the lips may differ
+    torch.testing.assert_close(lips_only.image[not_lips], bare[not_lips], rtol=0, atol=1e-6)
+    assert (lips_only.image - bare).abs()[~not_lips].max() > 1e-3
+
+
+def test_confine_margin_pulls_the_weight_in_from_the_face_outline():
+    """w is the region scale inside the face, 0 within confine_margin pixels of the outline (the union of the
+    regions) and outside it; the inner borders between regions are not eroded."""
+    cfg = compact_tiny("model.makeup.soften=0", "model.makeup.confine=true", "model.makeup.confine_margin=2")
+    g = LRMakeupGenerator(cfg.model).eval()
+    n = cfg.model.feature_size
+    masks = torch.zeros(1, 3, n, n)
+    masks[0, 1, 2:14, 2:14] = 1  # skin: a 12x12 square
+    masks[0, 1, 7:9, 5:8] = 0
+    masks[0, 0, 7:9, 5:8] = 1  # lips inside it
+    masks[0, 1, 4:6, 9:12] = 0
+    masks[0, 2, 4, 9:12] = 1  # eye shadow above a hole in no region (an eye): the hole is not an outline
+    x = FaceBatch(torch.zeros(1, 3, n, n), masks, torch.zeros(1, 136, n, n))
+    w = g.region_weight(x, [Reference(x, torch.tensor([[1.0, 0.5, 1.0]]))])[0, 0]
+    expect = torch.zeros(n, n)
+    expect[4:12, 4:12] = 0.5  # the skin, two pixels in from its outline
+    expect[7:9, 5:8] = 1.0  # the lips keep their whole area
+    expect[4, 9:12] = 1.0  # the eye shadow too, up to the hole
+    expect[5, 9:12] = 0.0
+    torch.testing.assert_close(w, expect, rtol=0, atol=0)
+    two = g.region_weight(x, [Reference(FaceBatch(x.image.expand(2, -1, -1, -1), masks.expand(2, -1, -1, -1),
+                                                   x.pos.expand(2, -1, -1, -1)),
+                                        torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.25, 0.0]]))])[0, 0]
+    assert two[7, 6] == 1.0 and two[6, 6] == 0.75  # one source, two stacked references: their scales add up
+    assert load_config(builtin_config_path("paper")).model.makeup.confine is False

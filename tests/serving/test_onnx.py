@@ -137,6 +137,8 @@ VARIANTS = {
     "compact-pixelshuffle": [*COMPACT, "model.sr.upsample=pixelshuffle"],
     "compact-resize": [*COMPACT, "model.sr.upsample=resize"],
     "compact-reference-colour": [*COMPACT, "model.sr.upsample=pixelshuffle", "model.makeup.reference_colour=true"],
+    "compact-confine": [*COMPACT, "model.sr.upsample=pixelshuffle", "model.makeup.reference_colour=true",
+                        "model.makeup.confine=true", "model.makeup.confine_margin=1"],
 }
 
 
@@ -280,3 +282,30 @@ def test_weights_export_of_a_missing_file_is_one_line_and_writes_nothing(tmp_pat
     assert weights_export.main([str(tmp_path / "missing.safetensors"), str(out), "--onnx"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "missing.safetensors" in err and not list(tmp_path.iterdir())
+
+
+def test_weights_export_records_a_switch_that_keeps_the_tensors(tmp_path, capsys):
+    """--set model.makeup.confine=true: the same tensors under the switched config (trained weights run with an
+    inference-time variant); a switch that changes the tensors is one line, exit 2, nothing written."""
+    from lrmakeup.checkpoint import load_generator
+    from lrmakeup.weights import export as weights_export
+
+    config = load_config(builtin_config_path("tiny"), [*COMPACT, "model.makeup.reference_colour=true"])
+    torch.manual_seed(0)
+    save_generator(tmp_path / "g.safetensors", LRMakeupGenerator(config.model), config, {"step": 7})
+    out = tmp_path / "demo.safetensors"
+    args = [str(tmp_path / "g.safetensors"), str(out), "--set", "model.makeup.confine=true",
+            "--set", "model.makeup.confine_margin=1"]
+    assert weights_export.main(args) == 0
+    model, written, provenance = load_generator(out)
+    assert written.model.makeup.confine and written.model.makeup.confine_margin == 1
+    assert model.cfg.makeup.confine and provenance["trained_steps"] == 7
+    assert written.train == config.train and written.model.sr == config.model.sr
+    source, _, _ = load_generator(tmp_path / "g.safetensors")
+    for name, tensor in source.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], tensor.half().float(), rtol=0, atol=0)
+    capsys.readouterr()
+    bad = tmp_path / "bad.safetensors"
+    assert weights_export.main([str(tmp_path / "g.safetensors"), str(bad), "--set", "model.sr.channels=12"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "changes the model's tensors" in err and not bad.exists()

@@ -51,6 +51,9 @@ class SROutput:
     parsing: Tensor  # (B, 14, 64, 64) parsing logits (MT labels)
 
 
+OUTLINE_CLOSING = 4  # feature pixels: the eyes, brows and mouth (holes of the region union) are smaller
+
+
 class LRMakeupGenerator(nn.Module):
     """x_LR, y_LR -> x̃_SR: the source wearing the reference's makeup at 256x256.
 
@@ -141,7 +144,52 @@ class LRMakeupGenerator(nn.Module):
         if self.cfg.makeup.reference_colour:
             shift = total[:, 2:5] - total[:, 5:6] * on_grid(src.image, v_x.shape[-1])
         image, modulated = self.apply_net.decode(modulate(v_x, gamma, beta), src.image, shift)
-        return MakeupOutput(image, self.makeup_information(v_x, modulated), gamma, beta)
+        m = self.makeup_information(v_x, modulated)
+        if self.cfg.makeup.confine:
+            image, m = self.confine(src, refs, v_x, image, m)
+        return MakeupOutput(image, m, gamma, beta)
+
+    def confine(self, src: FaceBatch, refs: Sequence[Reference], v_x: Tensor, image: Tensor, m: Tensor
+                ) -> tuple[Tensor, Tensor]:
+        """``model.makeup.confine``: x̃_LR = x̃⁰ + w ⊙ (x̃_LR - x̃⁰), m = m⁰ + w ⊙ (m - m⁰), where (x̃⁰, m⁰) is G_M
+        without makeup (:meth:`without_makeup`, the same V_x) and w (B, 1, 64, 64) the region scale each source
+        pixel receives (:meth:`region_weight`). Where w = 0 (hair, background, neck, ears; every region at
+        scale 0) the makeup changes nothing, not even through the decoder's receptive field; where w = 1 (inside
+        the regions) this is the identity."""
+        bare, m0 = self.apply_net.decode(v_x, src.image)
+        w = self.region_weight(src, refs).to(image.dtype)
+        m = m0 + w * (m - m0)
+        if w.shape[-1] != image.shape[-1]:
+            w = F.interpolate(w, size=image.shape[-2:], mode="bilinear", align_corners=False)
+        return bare + w * (image - bare), m
+
+    def region_weight(self, src: FaceBatch, refs: Sequence[Reference]) -> Tensor:
+        """w (B, 1, 64, 64) of :meth:`confine`: Σ_refs Σ_r s_r · M_r, the source's region masks M_r weighted by
+        the region scales s_r the references give (1 when none is given; a single source face sums the scales
+        of its K stacked references), clipped to [0, 1], times the face's outline (the union of the M_r, its
+        holes closed) pulled in by ``model.makeup.confine_margin`` feature pixels (the outline drawn from 64x64
+        landmarks is that uncertain: hair, neck and background lie just outside it; beyond the image counts as
+        outside), then feathered with the same Gaussian as γ', β' (``model.makeup.soften``)."""
+        masks = src.masks.float()
+        total = masks.new_zeros(masks.shape[0], 1, *masks.shape[2:])
+        for ref in refs:
+            k = ref.face.batch_size
+            scale = masks.new_ones(k, masks.shape[1]) if ref.region_scale is None else ref.region_scale.float()
+            if masks.shape[0] == 1 and k > 1:
+                scale = scale.sum(0, keepdim=True)
+            total = total + (masks * scale[:, :, None, None]).sum(1, keepdim=True)
+        total = total.clamp(0.0, 1.0)
+        e = self.cfg.makeup.confine_margin
+        if e > 0:  # the outline with its holes (eyes, brows, mouth) closed, then eroded by e more pixels
+            r = OUTLINE_CLOSING
+            face = F.pad(masks.amax(1, keepdim=True), [r + e] * 4)  # on a canvas with room for the closing
+            face = F.max_pool2d(face, 2 * r + 1, 1, r)
+            face = -F.max_pool2d(-face, 2 * (r + e) + 1, 1, r + e)  # a min-filter
+            total = total * face[..., r + e:-(r + e), r + e:-(r + e)]
+        if self.soften_kernel is not None:
+            k = self.soften_kernel
+            total = F.conv2d(F.pad(total, [k.shape[-1] // 2] * 4, mode="replicate"), k)
+        return total
 
     def without_makeup(self, image: Tensor) -> tuple[Tensor, Tensor]:
         """G_M with every region scale 0: γ' = β' = 0, so eq. (6) leaves V_x unchanged and neither a reference,
