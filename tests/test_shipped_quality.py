@@ -94,3 +94,16 @@ def test_a_region_control_acts_on_its_region_only(pair):
     assert de(mean_lab(on, regions[LIPS]), mean_lab(eyes_off, regions[LIPS])) < 1
     lips_off = engine.transfer(src, ref, controls=MakeupControls(regions={"lips": 0.0})).image
     assert de(mean_lab(on, regions[SKIN]), mean_lab(lips_off, regions[SKIN])) < 1
+
+
+def test_half_intensity_gives_part_of_the_makeup_in_every_region(pair):
+    """Intensity 0.5 lies between 0 and 1 and moves each region by at least a quarter of the full move (the
+    makeup's confinement to the face must not square the intensity)."""
+    engine, src, ref, _, _, regions, _ = pair
+    bare = engine.transfer(src, ref, controls=MakeupControls(intensity=0.0)).image
+    half = engine.transfer(src, ref, controls=MakeupControls(intensity=0.5)).image
+    full = engine.transfer(src, ref).image
+    for r in (LIPS, SKIN, EYES):
+        moved_half = de(mean_lab(half, regions[r]), mean_lab(bare, regions[r]))
+        moved_full = de(mean_lab(full, regions[r]), mean_lab(bare, regions[r]))
+        assert 0.25 * moved_full <= moved_half < moved_full, r

@@ -225,6 +225,10 @@ def test_confine_leaves_everything_outside_the_regions_as_without_makeup(make_fa
         g.cfg.makeup.confine = True
         off = g.makeup(x, [Reference(y, torch.zeros(2, 3))])
         lips_only = g.makeup(x, [Reference(y, torch.tensor([[1.0, 0.0, 0.0]] * 2))])
+        half = g.makeup(x, [Reference(y, torch.full((2, 3), 0.5))])
+        g.cfg.makeup.confine = False
+        free_half = g.makeup(x, [Reference(y, torch.full((2, 3), 0.5))])
+        g.cfg.makeup.confine = True
     outside = x.masks.sum(1, keepdim=True) == 0
     inside = ~outside
     assert outside.any() and inside.any()
@@ -234,6 +238,8 @@ def test_confine_leaves_everything_outside_the_regions_as_without_makeup(make_fa
                             (out.m, free.m, inside)):
         mask = grid.expand_as(got)
         torch.testing.assert_close(got[mask], want[mask], rtol=0, atol=1e-6)
+    inside_rgb = inside.expand_as(half.image)  # intensity acts as without the confinement (w is not the scale)
+    torch.testing.assert_close(half.image[inside_rgb], free_half.image[inside_rgb], rtol=0, atol=1e-6)
     torch.testing.assert_close(off.image, bare, rtol=0, atol=1e-6)
     torch.testing.assert_close(off.m, m0, rtol=0, atol=1e-6)
     not_lips = (x.masks[:, :1] == 0).expand_as(bare)  # skin and eyes at scale 0: only the lips may differ
@@ -242,8 +248,9 @@ def test_confine_leaves_everything_outside_the_regions_as_without_makeup(make_fa
 
 
 def test_confine_margin_pulls_the_weight_in_from_the_face_outline():
-    """w is the region scale inside the face, 0 within confine_margin pixels of the outline (the union of the
-    regions) and outside it; the inner borders between regions are not eroded."""
+    """w is 1 on the regions a reference acts on (scale > 0), 0 on the others, within confine_margin pixels of
+    the outline (the union of the regions) and outside it; holes and inner borders between regions are not
+    eroded."""
     cfg = compact_tiny("model.makeup.soften=0", "model.makeup.confine=true", "model.makeup.confine_margin=2")
     g = LRMakeupGenerator(cfg.model).eval()
     n = cfg.model.feature_size
@@ -256,7 +263,7 @@ def test_confine_margin_pulls_the_weight_in_from_the_face_outline():
     x = FaceBatch(torch.zeros(1, 3, n, n), masks, torch.zeros(1, 136, n, n))
     w = g.region_weight(x, [Reference(x, torch.tensor([[1.0, 0.5, 1.0]]))])[0, 0]
     expect = torch.zeros(n, n)
-    expect[4:12, 4:12] = 0.5  # the skin, two pixels in from its outline
+    expect[4:12, 4:12] = 1.0  # the skin (at any scale > 0), two pixels in from its outline
     expect[7:9, 5:8] = 1.0  # the lips keep their whole area
     expect[4, 9:12] = 1.0  # the eye shadow too, up to the hole
     expect[5, 9:12] = 0.0
@@ -264,5 +271,6 @@ def test_confine_margin_pulls_the_weight_in_from_the_face_outline():
     two = g.region_weight(x, [Reference(FaceBatch(x.image.expand(2, -1, -1, -1), masks.expand(2, -1, -1, -1),
                                                    x.pos.expand(2, -1, -1, -1)),
                                         torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.25, 0.0]]))])[0, 0]
-    assert two[7, 6] == 1.0 and two[6, 6] == 0.75  # one source, two stacked references: their scales add up
+    # one source, two stacked references: the regions either acts on (lips, skin), not the eye shadow
+    assert two[7, 6] == 1.0 and two[6, 6] == 1.0 and two[4, 10] == 0.0
     assert load_config(builtin_config_path("paper")).model.makeup.confine is False

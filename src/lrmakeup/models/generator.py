@@ -152,8 +152,8 @@ class LRMakeupGenerator(nn.Module):
     def confine(self, src: FaceBatch, refs: Sequence[Reference], v_x: Tensor, image: Tensor, m: Tensor
                 ) -> tuple[Tensor, Tensor]:
         """``model.makeup.confine``: x̃_LR = x̃⁰ + w ⊙ (x̃_LR - x̃⁰), m = m⁰ + w ⊙ (m - m⁰), where (x̃⁰, m⁰) is G_M
-        without makeup (:meth:`without_makeup`, the same V_x) and w (B, 1, 64, 64) the region scale each source
-        pixel receives (:meth:`region_weight`). Where w = 0 (hair, background, neck, ears; every region at
+        without makeup (:meth:`without_makeup`, the same V_x) and w (B, 1, 64, 64) the regions the references act
+        on (:meth:`region_weight`). Where w = 0 (hair, background, neck, ears; every region at
         scale 0) the makeup changes nothing, not even through the decoder's receptive field; where w = 1 (inside
         the regions) this is the identity."""
         bare, m0 = self.apply_net.decode(v_x, src.image)
@@ -164,12 +164,15 @@ class LRMakeupGenerator(nn.Module):
         return bare + w * (image - bare), m
 
     def region_weight(self, src: FaceBatch, refs: Sequence[Reference]) -> Tensor:
-        """w (B, 1, 64, 64) of :meth:`confine`: Σ_refs Σ_r s_r · M_r, the source's region masks M_r weighted by
-        the region scales s_r the references give (1 when none is given; a single source face sums the scales
-        of its K stacked references), clipped to [0, 1], times the face's outline (the union of the M_r, its
-        holes closed) pulled in by ``model.makeup.confine_margin`` feature pixels (the outline drawn from 64x64
-        landmarks is that uncertain: hair, neck and background lie just outside it; beyond the image counts as
-        outside), then feathered with the same Gaussian as γ', β' (``model.makeup.soften``)."""
+        """w (B, 1, 64, 64) of :meth:`confine`: 1 on the source's region masks M_r of every region r a reference
+        acts on (region scale s_r > 0; every region when no scale is given; a single source face takes the
+        regions of its K stacked references together), 0 elsewhere, times the face's outline (the union of the
+        M_r, its holes closed) pulled in by ``model.makeup.confine_margin`` feature pixels (the outline drawn
+        from 64x64 landmarks is that uncertain: hair, neck and background lie just outside it; beyond the image
+        counts as outside), then feathered with the same Gaussian as γ', β' (``model.makeup.soften``).
+
+        Not s_r itself: the change it weighs already scales with s_r (γ', β', d are linear in it), so intensity
+        and blends act as without the confinement."""
         masks = src.masks.float()
         total = masks.new_zeros(masks.shape[0], 1, *masks.shape[2:])
         for ref in refs:
@@ -177,7 +180,7 @@ class LRMakeupGenerator(nn.Module):
             scale = masks.new_ones(k, masks.shape[1]) if ref.region_scale is None else ref.region_scale.float()
             if masks.shape[0] == 1 and k > 1:
                 scale = scale.sum(0, keepdim=True)
-            total = total + (masks * scale[:, :, None, None]).sum(1, keepdim=True)
+            total = total + (masks * (scale > 0).to(masks.dtype)[:, :, None, None]).sum(1, keepdim=True)
         total = total.clamp(0.0, 1.0)
         e = self.cfg.makeup.confine_margin
         if e > 0:  # the outline with its holes (eyes, brows, mouth) closed, then eroded by e more pixels
