@@ -1,6 +1,8 @@
 """Teachers: the classic region-wise transfer moves lips / eye shadow / skin toward the reference and leaves
 everything else alone; the psgan teacher runs PSGAN's published layout; bad specs are one-line errors."""
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ import pytest
 from lrmakeup.data.mt import MTDataset
 from lrmakeup.data.teachers import ClassicTeacher, PSGANTeacher, make_teacher, piecewise_affine_maps, to_lab
 from lrmakeup.errors import CheckpointError, InputError
-from lrmakeup.face import FaceAnalyzer
+from lrmakeup.face import MT, FaceAnalyzer
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +108,23 @@ def test_unreadable_psgan_checkpoint(tmp_path):
     bad.write_text("not a checkpoint")
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
         make_teacher(f"psgan:{bad}")
+
+
+def test_classic_leaves_the_neck_and_ears_as_they_are(full_res):
+    """The skin tone covers the face skin only: neck and ears count outside the makeup (evaluation.real_pairs),
+    so the training targets must not paint them either."""
+    x, y = full_res["non-makeup/astro.png"], full_res["makeup/grace_red.png"]
+    parsing = x.parsing.copy()
+    chin = int(x.landmarks[8, 1])
+    below = np.zeros_like(parsing, bool)
+    below[chin + 4:, 40:88] = True
+    parsing[below & (parsing == MT.BACKGROUND)] = MT.NECK  # a neck under the chin, as MT label maps have
+    x = dataclasses.replace(x, parsing=parsing)
+    teacher = ClassicTeacher()
+    out = teacher(x, y)
+    r = teacher.regions(x)
+    touched = (r["body"] | r["lips"] | r["eyes"]).astype(np.uint8)
+    beyond = cv2.distanceTransform(1 - touched, cv2.DIST_L2, 5) > 8  # past the feathered edge of the face
+    neck_ears = np.isin(x.parsing, (MT.NECK, MT.LEFT_EAR, MT.RIGHT_EAR)) & beyond
+    assert neck_ears.sum() > 50
+    np.testing.assert_array_equal(out[neck_ears], x.image_up[neck_ears])

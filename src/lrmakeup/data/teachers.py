@@ -165,7 +165,8 @@ def match_stats(values: np.ndarray, src_mask: np.ndarray, ref: np.ndarray, ref_m
 class ClassicTeacher:
     """Region-wise makeup transfer without learned weights: skin tone, eye shadow, lips (in CIELAB).
 
-    1. Skin tone: the source's skin (face, nose, neck, ears, the eye-shadow area) is moved ``skin_strength``
+    1. Skin tone: the source's face skin (face, nose, the eye-shadow area; not the neck and ears, which the
+       real-pairs evaluation counts outside the makeup: METHOD's face-skin region) is moved ``skin_strength``
        of the way to the reference face skin's Lab mean/std (std ratio clipped to ``skin_std_range``). The
        source's standardised values are kept, so its shading and texture (its identity) stay.
     2. Eye shadow: the reference is warped onto the source's geometry (piecewise-affine over the Delaunay
@@ -202,12 +203,12 @@ class ClassicTeacher:
         self.skin_std_range = skin_std_range
 
     def regions(self, face: FaceAnalysis) -> dict[str, np.ndarray]:
-        """Full-resolution bool masks: the three REGIONS plus ``body`` (every skin label)."""
+        """Full-resolution bool masks: the three REGIONS plus ``body`` (the face's skin labels and the eye area)."""
         size = face.parsing.shape[0]
         margin = max(1, round(self.eye_margin * size / REFERENCE_SIZE))
         masks = region_masks(face.parsing, face.landmarks, size, margin) > 0.5
         out = dict(zip(REGIONS, masks))
-        body = np.isin(face.parsing, (MT.SKIN, MT.NOSE, MT.NECK, MT.LEFT_EAR, MT.RIGHT_EAR))
+        body = np.isin(face.parsing, (MT.SKIN, MT.NOSE))  # the face: neck and ears are not a makeup region
         out["body"] = body | out["eyes"]
         return out
 

@@ -29,8 +29,8 @@ PROVENANCE = {
             "research repositories (many from the MT dataset, Li et al., BeautyGAN, ACM MM 2018)",
     "terms": "research use only; see docs/demo-weights.md",
     "recipe": "joint phases, a detail phase (G_M frozen), then joint phases with the reference-colour path; "
-              "the makeup confined to the face at inference (model.makeup.confine); steps and commands in "
-              "docs/demo-weights.md",
+              "the makeup confined to the face (model.makeup.confine), a last G_S detail phase; steps and "
+              "commands in docs/demo-weights.md",
 }
 
 
